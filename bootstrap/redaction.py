@@ -1,10 +1,16 @@
 """The one redaction registry: every secret value is registered the moment it is read.
 
 Everything the tool prints or logs passes through :func:`redact`: CLI output, log records
-(through :class:`RedactingFormatter`, which redacts the fully formatted record, traceback
-included) and error messages. A secret is also registered in the encodings it travels in
-(HTTP basic auth base64, JSON escaping, URL quoting), so an SDK debug log of a request cannot
-carry it either.
+and error messages. Log records are covered twice: the first :func:`register` installs a
+log-record factory that redacts every record's message as it is created (so any handler,
+including one a library or a test adds, only ever sees masked text), and
+:class:`RedactingFormatter` redacts the fully formatted record, traceback included.
+
+A secret is also registered in the encodings it travels in, so an SDK debug log of a request
+(msrest logs whole request bodies at DEBUG) cannot carry it either: JSON escaping (ASCII and
+not), URL quoting, Python ``repr`` escaping, and base64 at every byte alignment (the part of
+the encoding that depends only on the secret, whatever precedes it: ``Basic base64(user:pat)``
+is caught for any user name).
 """
 
 from __future__ import annotations
@@ -20,15 +26,63 @@ _MIN_LENGTH = 4  # shorter values would mask ordinary words; they are refused as
 
 _lock = threading.Lock()
 _needles: set[str] = set()
+_factory_installed = False
+
+
+def _base64_cores(raw: bytes) -> set[str]:
+    """The base64 characters fixed by ``raw`` alone, for each of the three byte alignments.
+
+    Character ``i`` of an encoding covers bits ``6i..6i+6``; with ``k`` bytes before the
+    secret, the characters wholly inside its bits are ``ceil(8k/6) .. floor(8(k+n)/6)``.
+    Standard and URL-safe alphabets both.
+    """
+    cores = set()
+    for k in range(3):
+        encoded = base64.b64encode(b"\0" * k + raw).decode()
+        core = encoded[-(-8 * k // 6) : 8 * (k + len(raw)) // 6]
+        cores.update({core, core.replace("+", "-").replace("/", "_")})
+    return cores
 
 
 def _variants(secret: str) -> set[str]:
-    out = {secret, json.dumps(secret)[1:-1], quote(secret, safe="")}
-    for prefix in ("", ":"):
-        raw = (prefix + secret).encode()
-        out.add(base64.b64encode(raw).decode())
-        out.add(base64.b64encode(raw).decode().rstrip("="))
+    raw = secret.encode()
+    json_ascii = json.dumps(secret)[1:-1]
+    out = {
+        secret,
+        json_ascii,
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        json.dumps(json_ascii)[1:-1],  # a JSON body embedded in another JSON string
+        quote(secret, safe=""),
+        quote(secret),
+        quote(secret, safe="").replace("%20", "+"),
+        repr(secret)[1:-1],
+        repr(raw)[2:-1],
+        repr(json_ascii.encode())[2:-1],
+    }
+    out.update(_base64_cores(raw))
     return {v for v in out if len(v) >= _MIN_LENGTH}
+
+
+def _install_record_factory() -> None:
+    """Wrap the log-record factory once so every record's message is redacted at creation."""
+    global _factory_installed
+    if _factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error report
+            return record
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
 
 
 def register(secret: str | None) -> None:
@@ -37,6 +91,7 @@ def register(secret: str | None) -> None:
         return
     with _lock:
         _needles.update(_variants(secret))
+        _install_record_factory()
 
 
 def redact(text: str) -> str:
