@@ -241,6 +241,48 @@ class SpecIndex:
         schema = self.response_schema(op)
         return schema is not None and self.resolve(op, schema).get("type") == "array"
 
+    def _properties(self, op: Operation, schema: dict) -> dict[str, Any]:
+        """Declared properties of an object schema, its ``allOf`` parts included."""
+        schema = self.resolve(op, schema)
+        properties = dict(schema.get("properties", {}))
+        for part in schema.get("allOf", []):
+            properties.update(self._properties(op, part))
+        return properties
+
+    def documented_keys(self, op: Operation, path: tuple[str, ...]) -> set[str] | None:
+        """Keys the 200 schema documents for the object at ``path`` (None: any key).
+
+        ``path`` is a tuple of keys with ``"[]"`` for a list element; a collection answer's
+        ``value`` steps into the items of an array schema.
+        """
+        schema = self.response_schema(op)
+        if schema is None:
+            return set()
+        schema = self.resolve(op, schema)
+        steps = list(path)
+        if schema.get("type") == "array":
+            if not steps:
+                return {"count", "value"}
+            if steps[0] == "value":
+                steps = steps[1:]
+        for step in steps:
+            if step == "[]":
+                schema = self.resolve(op, schema.get("items", {}))
+                continue
+            properties = self._properties(op, schema)
+            extra = self.resolve(op, schema).get("additionalProperties")
+            if step in properties:
+                schema = self.resolve(op, properties[step])
+            elif isinstance(extra, dict):
+                schema = self.resolve(op, extra)
+            else:
+                return set()
+        schema = self.resolve(op, schema)
+        properties = self._properties(op, schema)
+        if not properties and schema.get("additionalProperties") not in (None, False):
+            return None
+        return set(properties)
+
     def validate(self, op: Operation, body: Any) -> list[str]:
         """Error messages (empty when valid) for ``body`` as the answer of ``op``."""
         if self.is_array(op) and isinstance(body, dict) and set(body) == {"count", "value"}:
@@ -363,11 +405,20 @@ class SchemaRecorder:
             else:
                 self.validated[op.name] += 1
 
-    def assert_clean(self) -> None:
-        """Raise AssertionError for failures recorded since the previous call."""
+    def acknowledge(self) -> list[Failure]:
+        """The failures recorded since the previous call, now marked as reported.
+
+        For callers that report each failure themselves (the replays attach them to the
+        interaction that caused them).
+        """
         with self._lock:
             new = self.failures[self._reported :]
             self._reported = len(self.failures)
+        return new
+
+    def assert_clean(self) -> None:
+        """Raise AssertionError for failures recorded since the previous call."""
+        new = self.acknowledge()
         if new:
             raise AssertionError(
                 f"{len(new)} emulator response(s) do not match the reference schemas:\n"

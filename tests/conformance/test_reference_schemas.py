@@ -168,3 +168,18 @@ def test_schema_recorder_observe_turns_its_own_errors_into_failures():
     recorder.observe(object())  # not an exchange: must not raise inside the emulator
     with pytest.raises(AssertionError, match="AttributeError"):
         recorder.assert_clean()
+
+
+def test_spec_index_documented_keys_follow_refs_items_and_dictionaries(index):
+    create = index.match("POST", "/demo/_apis/serviceendpoint/endpoints").operation
+    assert {"owner", "serviceEndpointProjectReferences", "isShared"} <= index.documented_keys(
+        create, ()
+    )
+    assert "projectReference" in index.documented_keys(
+        create, ("serviceEndpointProjectReferences", "[]")
+    )
+    assert index.documented_keys(create, ("authorization", "parameters")) is None
+    assert index.documented_keys(create, ("nonsense",)) == set()
+    listing = index.match("GET", "/demo/p/_apis/serviceendpoint/endpoints").operation
+    assert index.documented_keys(listing, ()) == {"count", "value"}
+    assert "authorization" in index.documented_keys(listing, ("value", "[]"))
