@@ -19,7 +19,11 @@ from bootstrap.errors import EXIT_FAILURE, BootstrapError
 from bootstrap.redaction import redact
 
 # name -> "module:attribute" of a click command; imported on first use.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "login": "bootstrap.commands.secrets:login",
+    "logout": "bootstrap.commands.secrets:logout",
+    "vars": "bootstrap.commands.secrets:vars_group",
+}
 
 DEBUG_KEY = "bootstrap.debug"
 

@@ -114,12 +114,13 @@ def keyring_delete(username: str) -> bool:
     return True
 
 
-def keyring_available() -> bool:
-    try:
-        _backend()
-    except CredentialError:
-        return False
-    return True
+def require_keyring() -> None:
+    """Raise the one-line CredentialError now when no keyring backend is usable.
+
+    Commands that will store something call this before asking for the value, so nobody
+    types a secret only to be told it cannot be kept.
+    """
+    _backend()
 
 
 def stdin_is_tty() -> bool:
@@ -129,11 +130,22 @@ def stdin_is_tty() -> bool:
         return False
 
 
-def read_hidden(prompt_text: str) -> str:
-    """A value typed at a hidden prompt, stripped and registered; empty input is an error."""
+def read_hidden(prompt_text: str, *, confirm: bool = False) -> str:
+    """A value typed at a hidden prompt (twice with ``confirm``), stripped and registered.
+
+    Empty input is an error. The prompt goes to stderr so stdout stays clean for ``--output
+    json``.
+    """
     import click
 
-    value = click.prompt(prompt_text, hide_input=True, default="", show_default=False)
+    value = click.prompt(
+        prompt_text,
+        hide_input=True,
+        default="",
+        show_default=False,
+        confirmation_prompt=confirm,
+        err=True,
+    )
     return _accept(value, "nothing was entered")
 
 

@@ -180,17 +180,17 @@ def local_values(cfg, *, prompt: bool = False) -> dict[str, LocalValue]:
 
 def store_value(cfg, name: str, value: str) -> None:
     """Keep ``value`` for secret ``name`` of the configured group in the keyring."""
-    _require_declared_secret(cfg, name)
+    require_declared_secret(cfg, name)
     credentials.keyring_set(credentials.secret_username(*_ids(cfg), name), value)
 
 
 def delete_value(cfg, name: str) -> bool:
-    _require_declared_secret(cfg, name)
+    require_declared_secret(cfg, name)
     return credentials.keyring_delete(credentials.secret_username(*_ids(cfg), name))
 
 
-def _require_declared_secret(cfg, name: str) -> None:
-    declared = list(cfg.variable_group.secrets)
+def require_declared_secret(cfg, name: str) -> None:
+    declared = storable_secrets(cfg)
     if name not in declared:
         listed = ", ".join(declared) or "none"
         raise ConfigError(
@@ -202,6 +202,25 @@ def _require_declared_secret(cfg, name: str) -> None:
 
 def _ids(cfg) -> tuple[str, str, str]:
     return cfg.organization, cfg.project.name, cfg.variable_group.name
+
+
+def list_variables(cfg, remote_group: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """`vars list` rows: name, secret, source of the local value, remote state. No values."""
+    remote = (remote_group or {}).get("variables") or {}
+    rows = []
+    for name, value in desired_variables(cfg).items():
+        var = remote.get(name)
+        if var is None:
+            state = MISSING_REMOTELY
+        elif var.get("isSecret"):
+            state = "remote holds a secret"
+        else:
+            state = "set remotely" if var.get("value") == value else "differs remotely"
+        rows.append({"name": name, "secret": False, "source": SOURCE_CONFIG, "remote": state})
+    states = secret_states(cfg, remote_group)
+    for name, local in local_values(cfg).items():
+        rows.append({"name": name, "secret": True, "source": local.source, "remote": states[name]})
+    return rows
 
 
 # --- fingerprints --------------------------------------------------------------------------
@@ -275,8 +294,20 @@ def fingerprint(key: bytes, group: str, name: str, value: str) -> str:
 
 
 def desired_variables(cfg) -> dict[str, str]:
-    """The plain (non-secret) variables config declares for the group."""
-    return dict(cfg.variable_group.variables)
+    """The plain variables of the group: config's, plus AZURE_SVC_CONNECTION as `up` sets it."""
+    from bootstrap.config import RESERVED_VARIABLE
+
+    return {**cfg.variable_group.variables, RESERVED_VARIABLE: cfg.service_connection.name}
+
+
+def storable_secrets(cfg) -> list[str]:
+    """Names `vars set` accepts: the group's secrets, and the service principal's key when
+    bootstrap creates the service connection with one (read by `up` from the same store)."""
+    names = list(cfg.variable_group.secrets)
+    connection = cfg.service_connection
+    if connection.mode == "create" and connection.authentication == "service-principal":
+        names.append(connection.client_secret)
+    return names
 
 
 def _secret_decision(

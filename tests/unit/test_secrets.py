@@ -3,28 +3,33 @@
 import json
 import os
 import stat
-from types import SimpleNamespace
+import tempfile
+from pathlib import Path
 
 import keyring
 import pytest
+import yaml
 from keyring.backends import fail
 
 from bootstrap import credentials, redaction, secrets
+from bootstrap.config import load_config
 from bootstrap.errors import ConfigError
+from tests.conftest import REPO_ROOT
 
 ORG = "http://127.0.0.1:9/demo"
 
 
-def make_cfg(variables=None, secret_names=("ACR_PASSWORD", "SP_KEY")):
-    return SimpleNamespace(
-        organization=ORG,
-        project=SimpleNamespace(name="batcomputer"),
-        variable_group=SimpleNamespace(
-            name="shared-variables",
-            variables=dict(variables or {"ACR_NAME": "myacr", "AZML_WORKSPACE": "ws"}),
-            secrets=list(secret_names),
-        ),
+def make_cfg(variables=None, secret_names=("ACR_PASSWORD", "SP_KEY"), *, tmp=None):
+    """A real config loaded from YAML with the given variables and secrets."""
+    path = Path(tmp or tempfile.mkdtemp()) / "bootstrap.yaml"
+    doc = yaml.safe_load((REPO_ROOT / "config" / "demo.yaml").read_text())
+    doc["organization"] = ORG
+    doc["variable_group"]["variables"] = dict(
+        variables if variables is not None else {"ACR_NAME": "myacr", "AZML_WORKSPACE": "ws"}
     )
+    doc["variable_group"]["secrets"] = list(secret_names)
+    path.write_text(yaml.safe_dump(doc))
+    return load_config(path)
 
 
 def remote(variables, group_id=7):
@@ -47,6 +52,7 @@ def in_sync_remote():
         {
             "ACR_NAME": {"value": "myacr"},
             "AZML_WORKSPACE": {"value": "ws"},
+            "AZURE_SVC_CONNECTION": {"value": "azure-mlops"},
             "ACR_PASSWORD": {"isSecret": True, "value": None},
             "SP_KEY": {"isSecret": True, "value": None},
         }
@@ -86,7 +92,7 @@ def test_secrets_plan_first_sync_pushes_every_secret_with_a_value(monkeypatch):
     assert plan.pushes == ["ACR_PASSWORD"]
     assert plan.changes[0].reason == "never pushed from this machine"
     assert plan.skipped == {"SP_KEY": "no local value"}
-    assert plan.summary() == {"create": 0, "update": 1, "delete": 0, "unchanged": 2, "skipped": 1}
+    assert plan.summary() == {"create": 0, "update": 1, "delete": 0, "unchanged": 3, "skipped": 1}
 
 
 def test_secrets_plan_after_push_is_empty_and_rotation_pushes_alone(monkeypatch, tmp_path):
@@ -140,6 +146,7 @@ def test_secrets_plan_plain_variables_and_prune():
     assert got == {
         ("ACR_NAME", "update", "old", "myacr"),
         ("AZML_WORKSPACE", "create", None, "ws"),
+        ("AZURE_SVC_CONNECTION", "create", None, "azure-mlops"),
         ("EXTRA", "delete", "x", None),
         ("OLD_SECRET", "delete", None, None),
     }
@@ -258,3 +265,15 @@ def test_secrets_delete_value_reports_absence():
         credentials.secret_username(ORG, "batcomputer", "shared-variables", "ACR_PASSWORD")
     )
     assert secrets.delete_value(cfg, "ACR_PASSWORD") is True
+
+
+def test_secrets_store_value_accepts_service_principal_key(tmp_path):
+    path = tmp_path / "sp.yaml"
+    doc = yaml.safe_load((REPO_ROOT / "config" / "demo.yaml").read_text())
+    doc["organization"] = ORG
+    doc["service_connection"]["authentication"] = "service-principal"
+    path.write_text(yaml.safe_dump(doc))
+    cfg = load_config(path)
+    secrets.store_value(cfg, "AZURE_CLIENT_SECRET", "sp-client-secret-1")
+    local = secrets.local_value(ORG, "batcomputer", "shared-variables", "AZURE_CLIENT_SECRET")
+    assert (local.source, local.value) == ("keyring", "sp-client-secret-1")
