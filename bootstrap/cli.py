@@ -23,6 +23,11 @@ COMMANDS: dict[str, str] = {
     "login": "bootstrap.commands.secrets:login",
     "logout": "bootstrap.commands.secrets:logout",
     "vars": "bootstrap.commands.secrets:vars_group",
+    "up": "bootstrap.commands.provision:up",
+    "plan": "bootstrap.commands.provision:plan_command",
+    "status": "bootstrap.commands.provision:status",
+    "down": "bootstrap.commands.provision:down",
+    "config": "bootstrap.commands.provision:config_group",
 }
 
 DEBUG_KEY = "bootstrap.debug"
