@@ -53,7 +53,9 @@ def models() -> dict[str, type]:
         parts = [p for p in re.split(r"[\\/]+", value) if p]
         return "\\" + "\\".join(parts)
 
-    VariableValue = Annotated[str, BeforeValidator(scalar_to_str)]
+    VariableValue = Annotated[
+        str, BeforeValidator(scalar_to_str, json_schema_input_type=str | int | float | bool)
+    ]
     Folder = Annotated[str, BeforeValidator(folder)]
     Name = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\\/:*?\"<>|]+$")]
 
@@ -265,27 +267,25 @@ def _interpolate(path: Path, node) -> None:
         node.tag = "tag:yaml.org,2002:str"
 
 
-def _node_at(root, loc: tuple) -> tuple[Any, bool]:
-    """The deepest node along ``loc`` and whether the whole path was found."""
+def _node_at(root, loc: tuple):
+    """The node ``loc`` points at: for a mapping or list value, its key (that line reads
+    best); for a path that is not in the file (a missing key), the deepest node that is."""
     import yaml
 
-    node = root
+    node, key = root, None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if k.value == part), None)
-            if nxt is None:
-                nxt = next((k for k, _ in node.value if k.value == part), None)
-                if nxt is None:
-                    return node, False
-                return nxt, True
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return node, False
-            node = node.value[part]
+            pair = next(((k, v) for k, v in node.value if k.value == part), None)
+            if pair is None:
+                return key or node
+            key, node = pair
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(
+            node.value
+        ):
+            key, node = None, node.value[part]
         else:
-            return node, False
-    return node, True
+            return key or node
+    return key if key is not None and not isinstance(node, yaml.ScalarNode) else node
 
 
 def _dotted(loc: tuple) -> str:
@@ -336,16 +336,18 @@ def load_config(
     try:
         return models()["BootstrapConfig"].model_validate(data)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        # A misspelt key also makes the right one "missing": report the misspelling first.
+        error = min(errors, key=lambda e: e["type"] != "extra_forbidden")
         loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
-        node, _found = _node_at(root, loc)
+        node = _node_at(root, loc)
         line = node.start_mark.line + 1
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "missing":
             message = "required key is missing"
         elif error["type"] == "extra_forbidden":
             message = "unknown key (see `bootstrap config schema`)"
-        more = len(exc.errors()) - 1
+        more = len(errors) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise ConfigError(f"{path}:{line}: {_dotted(loc)}: {message}{suffix}") from None
 

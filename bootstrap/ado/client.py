@@ -161,14 +161,21 @@ class AdoClient:
         with self._lock:
             client = self._clients.get(factory)
             if client is None:
-                self._discover()
-                client = getattr(self._connection.clients_v7_1, factory)()
-                self._configure(client)
-                self._call(
-                    READ,
-                    "discover the organisation's services",
-                    lambda: client._get_resource_location(client.normalized_url, location_id),
-                )
+                try:
+                    self._discover()
+                    client = getattr(self._connection.clients_v7_1, factory)()
+                    self._configure(client)
+                    self._call(
+                        READ,
+                        "discover the organisation's services",
+                        lambda: client._get_resource_location(client.normalized_url, location_id),
+                    )
+                except NotFound as exc:
+                    raise NotFound(
+                        f"organisation {self.org_url} not found",
+                        hint="check the organisation URL (--org or organization: in config)",
+                        status=404,
+                    ) from exc
                 self._clients[factory] = client
             return client
 
