@@ -606,8 +606,12 @@ def contract_violations(file_name: str, pipeline: dict) -> list[str]:
     return problems
 
 
-def check_tree(root: Path) -> dict[str, list[str]]:
-    """Every problem of every pipeline under ``root`` (a copy of ``pipelines/``), by file."""
+def check_tree(root: Path, *, schema: bool = True) -> dict[str, list[str]]:
+    """Every problem of every file under ``root`` (a copy of ``pipelines/``), by file.
+
+    ``schema=False`` leaves out the schema checks (and so needs no ``../shared``).
+    """
+    validate = schema_errors if schema else lambda _document: []
     report = {}
     for name in PIPELINE_FILES:
         try:
@@ -616,16 +620,14 @@ def check_tree(root: Path) -> dict[str, list[str]]:
         except PipelineError as error:
             report[name] = [str(error)]
             continue
-        report[name] = (
-            schema_errors(raw) + schema_errors(pipeline) + contract_violations(name, pipeline)
-        )
+        report[name] = validate(raw) + validate(pipeline) + contract_violations(name, pipeline)
     for template in sorted((root / "templates").glob("*.yml")):
         try:
             document = load_yaml(template)
         except PipelineError as error:
             report[f"templates/{template.name}"] = [str(error)]
             continue
-        problems = schema_errors(document)
+        problems = validate(document)
         problems += [
             f"a template must not declare {key}"
             for key in ("trigger", "pr", "resources")
@@ -655,7 +657,32 @@ def _edit(path: Path, old: str, new: str) -> None:
 def test_pipelines_files_exist_exactly_six_and_templates():
     found = sorted(path.name for path in PIPELINES_DIR.glob("*.yml"))
     assert found == sorted(PIPELINE_FILES)
-    assert sorted(path.name for path in (PIPELINES_DIR / "templates").glob("*.yml"))
+
+
+def test_pipelines_templates_are_each_used():
+    templates = {path.name for path in (PIPELINES_DIR / "templates").glob("*.yml")}
+    used = {
+        Path(step["template"]).name
+        for path in PIPELINES_DIR.rglob("*.yml")
+        for step in load_yaml(path).get("steps", [])
+        if "template" in step
+    }
+    assert templates
+    assert used == templates
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PIPELINES_DIR / "templates").glob("*.yml")), ids=lambda p: p.name
+)
+def test_pipelines_templates_use_every_parameter_they_declare(path):
+    template = load_yaml(path)
+    text = json.dumps(template.get("steps"))
+    unused = [
+        declared["name"]
+        for declared in template.get("parameters") or []
+        if not re.search(rf"\$\{{\{{\s*parameters\.{declared['name']}\s*\}}\}}", text)
+    ]
+    assert unused == []
 
 
 @pytest.mark.parametrize(
@@ -884,7 +911,8 @@ BROKEN_COPIES = {
 def test_pipelines_check_tree_rejects_broken_copy(pipelines_copy, mutation):
     relative, old, new, expected = BROKEN_COPIES[mutation]
     _edit(pipelines_copy / relative, old, new)
-    problems = [p for found in check_tree(pipelines_copy).values() for p in found]
+    report = check_tree(pipelines_copy, schema=expected.startswith("schema:"))
+    problems = [problem for found in report.values() for problem in found]
     assert any(expected in problem for problem in problems), problems
 
 
