@@ -13,7 +13,6 @@ on update only.
 from __future__ import annotations
 
 import difflib
-import os
 from urllib.parse import urlsplit
 
 from bootstrap.errors import CredentialError, NotFound
@@ -117,29 +116,19 @@ def _secret(ctx: Context) -> str | None:
     sc = ctx.cfg.service_connection
     if sc.authentication != "service-principal":
         return None
-    from bootstrap import credentials, redaction
+    from bootstrap import credentials
+    from bootstrap.secrets import local_value
 
-    value = os.environ.get(credentials.secret_env_name(sc.client_secret), "").strip()
-    if not value:
-        value = (
-            credentials.keyring_get(
-                credentials.secret_username(
-                    ctx.cfg.organization,
-                    ctx.project_name,
-                    ctx.cfg.variable_group.name,
-                    sc.client_secret,
-                )
-            )
-            or ""
-        )
-    redaction.register(value)
-    if not value:
+    found = local_value(
+        ctx.cfg.organization, ctx.project_name, ctx.cfg.variable_group.name, sc.client_secret
+    )
+    if found.value is None:
         raise CredentialError(
             f"no value for the service principal key {sc.client_secret}",
             hint=f"set {credentials.secret_env_name(sc.client_secret)} or run "
             f"`bootstrap vars set {sc.client_secret}`",
         )
-    return value
+    return found.value
 
 
 def create(ctx: Context) -> dict:

@@ -243,3 +243,16 @@ def test_ado_retry_backoff_grows_and_is_capped():
     waits = [policy.backoff(n, rng) for n in range(1, 8)]
     assert all(w <= 4.0 for w in waits)
     assert waits[0] <= 0.5 < waits[3]
+
+
+def test_ado_retry_policy_from_env_overrides(monkeypatch):
+    from bootstrap.ado import policy_from_env
+    from bootstrap.errors import UsageError
+
+    monkeypatch.setenv("BOOTSTRAP_RETRY_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("BOOTSTRAP_RETRY_MAX_DELAY", "0.5")
+    policy = policy_from_env()
+    assert (policy.max_attempts, policy.max_delay, policy.max_retry_after) == (2, 0.5, 0.5)
+    monkeypatch.setenv("BOOTSTRAP_RETRY_DEADLINE", "soon")
+    with pytest.raises(UsageError, match="BOOTSTRAP_RETRY_DEADLINE"):
+        policy_from_env()
