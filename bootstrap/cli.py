@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "status": "bootstrap.commands.provision:status",
     "down": "bootstrap.commands.provision:down",
     "config": "bootstrap.commands.provision:config_group",
+    "emulator": "bootstrap.commands.emulator:emulator",
 }
 
 DEBUG_KEY = "bootstrap.debug"

@@ -88,3 +88,47 @@ def isolated_environment(tmp_path_factory, monkeypatch):
     yield backend
     keyring.set_keyring(previous)
     redaction.clear()
+
+
+# -- the local Azure DevOps emulator (owner: emulator) ----------------------------------------
+
+try:
+    from tests.reference_schemas import RECORDER as _SCHEMA_RECORDER
+except ImportError:  # the conformance helpers are absent: no schema checks
+    _SCHEMA_RECORDER = None
+
+EMULATOR_DEFAULTS = {
+    "org": "demo",
+    "projects": ("batcomputer",),
+    "pats": ("demo-pat",),
+    "repo_dir": str(REPO_ROOT),
+}
+
+
+@pytest.fixture
+def emulator_factory():
+    """Start emulators with the default org/project/PAT unless overridden; all stop at teardown.
+
+    Every emulator hands its answers to the session-wide schema recorder when it exists.
+    """
+    from bootstrap.emulator import Emulator
+
+    started = []
+
+    def start(**kwargs):
+        options = {**EMULATOR_DEFAULTS, **kwargs}
+        if _SCHEMA_RECORDER is not None:
+            options.setdefault("observer", _SCHEMA_RECORDER.observe)
+        emu = Emulator(**options).start()
+        started.append(emu)
+        return emu
+
+    yield start
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def emulator(emulator_factory):
+    """A fresh emulator: org "demo", project "batcomputer", PAT "demo-pat", this repository."""
+    return emulator_factory()
