@@ -254,7 +254,16 @@ class AdoClient:
             except BootstrapError:
                 raise
             except Exception as exc:
-                failure = self._classify(exc, describe)
+                try:
+                    failure = self._classify(exc, describe)
+                except Conflict:
+                    # Someone else (another `up`, or our own earlier attempt whose answer
+                    # was lost) created it meanwhile: adopt it rather than fail.
+                    found = reread() if kind == CREATE and reread is not None else None
+                    if found is None:
+                        raise
+                    log.info("%s: it exists already (created concurrently); using it", describe)
+                    return found
                 elapsed = time.monotonic() - start
                 decision = decide(self.policy, kind, failure, attempt, elapsed)
                 if decision.action == "fail":

@@ -256,3 +256,23 @@ def test_ado_retry_policy_from_env_overrides(monkeypatch):
     monkeypatch.setenv("BOOTSTRAP_RETRY_DEADLINE", "soon")
     with pytest.raises(UsageError, match="BOOTSTRAP_RETRY_DEADLINE"):
         policy_from_env()
+
+
+def test_ado_create_conflict_adopts_the_existing_one(rsps):
+    org = fake_org(rsps)
+    rsps.add(
+        "POST",
+        f"{org}/{PROJECT}/_apis/build/definitions",
+        status=400,
+        json={
+            "message": "Build pipeline x already exists.",
+            "typeKey": "DefinitionExistsException",
+        },
+    )
+    existing = {"id": 3, "name": "x", "path": "\\t"}
+    rsps.add(
+        "GET", f"{org}/{PROJECT}/_apis/build/definitions", json={"count": 1, "value": [existing]}
+    )
+    c = client(org)
+    assert c.create_definition(PROJECT, {"name": "x", "path": "\\t"}) == existing
+    assert len(calls(rsps, "POST", "definitions")) == 1
