@@ -32,6 +32,7 @@ import json
 import re
 import shlex
 import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -923,3 +924,117 @@ def test_pipelines_schema_rejects_a_wrong_input_type(pipelines_copy):
         "keepAzSessionActive: sometimes",
     )
     assert schema_errors(load_yaml(pipelines_copy / "templates/run-aml-script.yml"))
+
+
+# --- the image steps, run as the agent runs them ---------------------------------------------
+
+FAKE_DOCKER = """#!/usr/bin/env bash
+# Records each call: its arguments (NUL-separated) and, for a login, what arrived on stdin.
+call="$FAKE_DOCKER_LOG/$(ls "$FAKE_DOCKER_LOG" | grep -c argv)"
+printf '%s\\0' "$@" > "$call.argv"
+if [[ "$1" == login ]]; then cat > "$call.stdin"; fi
+"""
+
+
+def _expand_macros(text: str, variables: dict[str, str]) -> str:
+    """The agent's macro expansion: $(name) of a defined variable is replaced, others stay."""
+    return re.sub(
+        r"\$\(([A-Za-z0-9_.-]+)\)",
+        lambda match: variables.get(match.group(1), match.group(0)),
+        text,
+    )
+
+
+def _run_image_steps(tmp_path: Path, variables: dict[str, str]) -> tuple[list, list[dict]]:
+    """Run the docker steps of titanic-build-api with a recording docker on PATH.
+
+    As on the agent: a step after a failed one runs only when its condition is always().
+    """
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    log.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER, encoding="utf-8")
+    (bin_dir / "docker").chmod(0o755)
+    steps = [
+        step
+        for step in expand_pipeline(PIPELINES_DIR / "titanic-build-api.yml")["steps"]
+        if "docker " in (script_of(step) or "")
+    ]
+    results = []
+    for step in steps:
+        if any(result["returncode"] for result in results) and step.get("condition") != "always()":
+            continue
+        environ = {
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "FAKE_DOCKER_LOG": str(log),
+            **{
+                name.upper().replace(".", "_"): value
+                for name, value in variables.items()
+                if name != "ACR_PASSWORD"  # secrets reach a step only through env:
+            },
+            **{
+                name: _expand_macros(value, variables)
+                for name, value in (step.get("env") or {}).items()
+            },
+        }
+        script = tmp_path / "step.sh"
+        script.write_text(_expand_macros(script_of(step), variables), encoding="utf-8")
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", str(script)],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        results.append({"returncode": done.returncode, "stdout": done.stdout})
+    calls = []
+    for argv in sorted(log.glob("*.argv"), key=lambda path: int(path.stem)):
+        stdin = argv.with_suffix(".stdin")
+        calls.append(
+            {
+                "argv": argv.read_text(encoding="utf-8").split("\0")[:-1],
+                "stdin": stdin.read_text(encoding="utf-8") if stdin.exists() else None,
+            }
+        )
+    return calls, results
+
+
+IMAGE_VARIABLES = {
+    "ACR_NAME": "mlopsregistry",
+    "AZML_MODEL": "titanic",
+    "AZML_MODEL_VER": "7",
+}
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash to run the steps' scripts")
+def test_pipelines_image_steps_build_login_push_with_password_on_stdin_only(tmp_path):
+    password = "pa55-w0rd with spaces & $(symbols)"
+    calls, results = _run_image_steps(tmp_path, {**IMAGE_VARIABLES, "ACR_PASSWORD": password})
+
+    assert [result["returncode"] for result in results] == [0, 0, 0, 0]
+    image = "mlopsregistry.azurecr.io/titanic-api:7"
+    assert [call["argv"] for call in calls] == [
+        ["build", "--build-arg", "MODEL_VERSION=7", "--tag", image, "model-api/"],
+        ["login", "mlopsregistry.azurecr.io", "--username", "mlopsregistry", "--password-stdin"],
+        ["push", image],
+        ["logout", "mlopsregistry.azurecr.io"],
+    ]
+    assert calls[1]["stdin"] == password
+    assert all(password not in " ".join(call["argv"]) for call in calls)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash to run the steps' scripts")
+@pytest.mark.parametrize("secret", [None, ""], ids=["undefined", "empty"])
+def test_pipelines_image_steps_login_without_password_fails_clearly(tmp_path, secret):
+    variables = dict(IMAGE_VARIABLES)
+    if secret is not None:
+        variables["ACR_PASSWORD"] = secret
+    calls, results = _run_image_steps(tmp_path, variables)
+
+    login = results[1]
+    assert login["returncode"] == 1
+    assert "##vso[task.logissue type=error]ACR_PASSWORD has no value" in login["stdout"]
+    assert "bootstrap vars sync" in login["stdout"]
+    assert len(results) == 3  # build, login, logout: no push after a failed login
+    assert [call["argv"][0] for call in calls] == ["build", "logout"]
