@@ -184,6 +184,7 @@ def test_ado_conflict_is_translated(rsps):
             "typeKey": "VariableGroupExistsException",
         },
     )
+    rsps.add("GET", groups_url(org), json={"count": 0, "value": []})  # not visible to us
     with pytest.raises(Conflict, match="already exists"):
         client(org).create_variable_group(PROJECT, BODY)
 
