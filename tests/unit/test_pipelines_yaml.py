@@ -1,4 +1,4 @@
-"""The six Azure Pipelines and their templates: valid against the official schema, and the contract.
+"""The six Azure Pipelines and their templates: valid per the official schema, and the contract.
 
 Three checkers, each also run against deliberately broken copies so that a green run means
 something:
@@ -23,6 +23,10 @@ something:
   arguments, the triggers and path filters, the image tag, ``ACR_PASSWORD`` only through
   ``env:`` and ``--password-stdin``, and no ``resources.pipelines`` trigger (``bootstrap up``
   sets the build-completion trigger on the definition instead).
+
+Beyond the three checkers, the image steps of a build-api pipeline are run under bash as the
+agent would run them (macros expanded, secrets only through ``env:``) with a recording
+``docker`` on PATH: the password must arrive on stdin and in no argument list.
 """
 
 from __future__ import annotations
@@ -1035,6 +1039,6 @@ def test_pipelines_image_steps_login_without_password_fails_clearly(tmp_path, se
     login = results[1]
     assert login["returncode"] == 1
     assert "##vso[task.logissue type=error]ACR_PASSWORD has no value" in login["stdout"]
-    assert "bootstrap vars sync" in login["stdout"]
+    assert "bootstrap vars set ACR_PASSWORD" in login["stdout"]
     assert len(results) == 3  # build, login, logout: no push after a failed login
     assert [call["argv"][0] for call in calls] == ["build", "logout"]
