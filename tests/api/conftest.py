@@ -104,15 +104,24 @@ class Server:
         return self.log.read_text().splitlines()
 
 
-def serve_env(model_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CORS_ORIGINS", "MODEL_VERSION")}
-    env |= {"MODEL_DIR": str(model_dir), "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "1"}
+def serve_env(model_dir: Path | None, port: int, **extra: str) -> dict[str, str]:
+    """The environment for ``serve``: this one without the API's own settings, then these.
+    ``model_dir=None`` leaves MODEL_DIR unset (the default, ``model/`` beside the package)."""
+    own = ("MODEL_DIR", "CORS_ORIGINS", "MODEL_VERSION", "MAX_BATCH", "WORKERS", "LOG_LEVEL")
+    env = {k: v for k, v in os.environ.items() if k not in own}
+    env |= {"HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "1"}
+    if model_dir is not None:
+        env["MODEL_DIR"] = str(model_dir)
     return env | extra
 
 
 @contextmanager
 def running_server(
-    model_dir: Path, log: Path, command: list[str] | None = None, cwd: Path = REPO_ROOT, **env
+    model_dir: Path | None,
+    log: Path,
+    command: list[str] | None = None,
+    cwd: Path = REPO_ROOT,
+    **env,
 ) -> Iterator[Server]:
     """``model-api/serve`` (or ``command``) as a real process on a free loopback port, until
     ``/readyz`` answers; stopped with SIGTERM afterwards."""
