@@ -1,0 +1,306 @@
+"""`bootstrap up/plan/status/down` against the emulator, asserting on its stored state."""
+
+import json
+
+import yaml
+
+from bootstrap.resources.service_connection import MARK
+from tests.e2e.conftest import (
+    DEMO_CONFIG,
+    PIPELINES,
+    assert_no_duplicates,
+    definitions,
+    endpoint,
+    group,
+    permission,
+    run,
+    settled_writes,
+)
+
+PREVIEW = "7.1-preview.1"  # pipeline permissions are a preview API: it must be asked for
+DEMO = yaml.safe_load(DEMO_CONFIG.read_text())
+
+
+def up(emu, *args, **kwargs):
+    result = run(emu, "up", "--yes", *args, **kwargs)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def plan_json(emu):
+    result = run(emu, "plan", "--output", "json", "--detailed-exitcode")
+    assert result.exit_code in (0, 2), result.output
+    return json.loads(result.output)
+
+
+def project_id(emu):
+    return next(p["id"] for p in emu.store.state["projects"].values() if p["name"] == "batcomputer")
+
+
+def test_up_fresh_project_creates_everything(emu):
+    result = up(emu)
+    state = emu.store.state
+    defs = definitions(emu)
+    assert sorted(defs) == sorted(PIPELINES)
+    repo = next(r for r in state["repositories"].values() if r["name"] == "batcomputer")
+    queue = next(q for q in state["queues"].values() if q["name"] == "Azure Pipelines")
+    for name, d in defs.items():
+        model = name.split("-")[0]
+        assert d["process"] == {"type": 2, "yamlFilename": f"pipelines/{name}.yml"}
+        assert d["path"] == f"\\{model}"
+        assert d["queueId"] == queue["id"]
+        assert d["repository"]["id"] == repo["id"]
+        assert d["repository"]["type"] == "TfsGit"
+        assert d["repository"]["defaultBranch"] == "refs/heads/main"
+        kinds = sorted(t["triggerType"] for t in d["triggers"])
+        completion = [t for t in d["triggers"] if t["triggerType"] == "buildCompletion"]
+        if name.endswith("build-api"):
+            assert kinds == ["buildCompletion", "continuousIntegration", "pullRequest"]
+            assert completion[0]["definitionId"] == defs[f"{model}-training"]["id"]
+            assert completion[0]["branchFilters"] == ["+refs/heads/main"]
+            assert completion[0]["requiresSuccessfulBuild"] is True
+        else:
+            assert kinds == ["continuousIntegration", "pullRequest"]
+        assert all(t["settingsSourceType"] == 2 for t in d["triggers"] if t not in completion)
+
+    g = group(emu)
+    plain = {k: v["value"] for k, v in g["variables"].items() if not v.get("isSecret")}
+    expected = {k: str(v) for k, v in DEMO["variable_group"]["variables"].items()}
+    assert plain == {**expected, "AZURE_SVC_CONNECTION": "azure-mlops"}
+    assert g["variables"]["ACR_PASSWORD"]["isSecret"] is True
+    assert permission(emu, "variablegroup", g["id"])["allPipelines"]["authorized"] is True
+
+    sc = endpoint(emu)
+    assert sc["type"].lower() == "azurerm"
+    assert sc["authorization"]["scheme"] == "WorkloadIdentityFederation"
+    assert sc["authorization"]["parameters"]["tenantid"] == DEMO["service_connection"]["tenant_id"]
+    assert sc["data"]["subscriptionId"] == DEMO["service_connection"]["subscription_id"]
+    assert MARK in sc["description"]
+    perm = permission(emu, "endpoint", sc["id"])
+    assert not (perm.get("allPipelines") or {}).get("authorized")
+    authorised = {int(i) for i, p in perm["pipelines"].items() if p["authorized"]}
+    assert authorised == {d["id"] for d in defs.values()}
+
+    assert f"{emu.url}/batcomputer/_build?definitionId=" in result.output
+    assert "issuer" in result.output
+    assert "subject sc://demo/batcomputer/azure-mlops" in result.output
+    assert_no_duplicates(emu)
+
+
+def test_up_second_run_makes_zero_writes(emu):
+    up(emu)
+    writes = len(settled_writes(emu))
+    before = len(emu.request_log)
+    again = up(emu)
+    assert "No changes" in again.output
+    assert len(settled_writes(emu)) == writes
+    assert len(emu.request_log) - before <= 8
+
+
+def test_plan_shows_drift_exactly_and_up_repairs_it(emu, rest):
+    up(emu)
+    defs = definitions(emu)
+    pid = project_id(emu)
+
+    training = rest.call(
+        "GET", f"batcomputer/_apis/build/definitions/{defs['batcomputer-training']['id']}"
+    )
+    training["process"]["yamlFilename"] = "pipelines/other.yml"
+    rest.call("PUT", f"batcomputer/_apis/build/definitions/{training['id']}", json=training)
+
+    api = rest.call("GET", f"batcomputer/_apis/build/definitions/{defs['titanic-build-api']['id']}")
+    api["triggers"] = [t for t in api["triggers"] if t["triggerType"] != "buildCompletion"]
+    rest.call("PUT", f"batcomputer/_apis/build/definitions/{api['id']}", json=api)
+
+    g = rest.call(
+        "GET",
+        "batcomputer/_apis/distributedtask/variablegroups",
+        params={"groupName": "shared-variables"},
+    )["value"][0]
+    g["variables"]["AZML_RESGRP"] = {"value": "edited-rg", "isSecret": False}
+    g["variables"]["ACR_PASSWORD"] = {"isSecret": True}
+    g["variableGroupProjectReferences"] = [
+        {"projectReference": {"id": pid, "name": "batcomputer"}, "name": g["name"]}
+    ]
+    rest.call("PUT", f"_apis/distributedtask/variablegroups/{g['id']}", json=g)
+
+    rest.call(
+        "PATCH",
+        f"batcomputer/_apis/pipelines/pipelinePermissions/variablegroup/{g['id']}",
+        json={"allPipelines": {"authorized": False}},
+        version=PREVIEW,
+    )
+    sc = endpoint(emu)
+    revoked = defs["titanic-data-load"]["id"]
+    rest.call(
+        "PATCH",
+        f"batcomputer/_apis/pipelines/pipelinePermissions/endpoint/{sc['id']}",
+        json={"pipelines": [{"id": revoked, "authorized": False}]},
+        version=PREVIEW,
+    )
+
+    plan = plan_json(emu)
+    got = {
+        (c["kind"], c["name"], c["action"]): [
+            (f["field"], f["old"], f["new"]) for f in c["changed_fields"]
+        ]
+        for c in plan["changes"]
+    }
+    everyone = sorted(PIPELINES)
+    assert got == {
+        ("pipeline", "batcomputer-training", "update"): [
+            ("yaml", "pipelines/other.yml", "pipelines/batcomputer-training.yml")
+        ],
+        ("pipeline", "titanic-build-api", "update"): [
+            ("after", None, "titanic-training [+refs/heads/main]")
+        ],
+        ("variable_group", "shared-variables", "update"): [
+            ("variables.AZML_RESGRP", "edited-rg", "demo-rg")
+        ],
+        ("permissions", "shared-variables (variable group)", "update"): [
+            ("all_pipelines", False, True)
+        ],
+        ("permissions", "azure-mlops (service connection)", "update"): [
+            ("pipelines", [n for n in everyone if n != "titanic-data-load"], everyone)
+        ],
+    }
+    assert plan["summary"] == {"create": 0, "update": 5, "delete": 0, "unchanged": 6}
+
+    up(emu)
+    assert plan_json(emu)["changes"] == []
+    assert definitions(emu)["batcomputer-training"]["process"]["yamlFilename"] == (
+        "pipelines/batcomputer-training.yml"
+    )
+    assert group(emu)["variables"]["AZML_RESGRP"]["value"] == "demo-rg"
+    assert_no_duplicates(emu)
+
+
+def test_plan_group_deleted_shows_create_and_up_recreates(emu, rest):
+    up(emu)
+    g = group(emu)
+    rest.call(
+        "DELETE",
+        f"_apis/distributedtask/variablegroups/{g['id']}",
+        params={"projectIds": project_id(emu)},
+    )
+    plan = plan_json(emu)
+    actions = {(c["kind"], c["name"]): c["action"] for c in plan["changes"]}
+    assert actions == {
+        ("variable_group", "shared-variables"): "create",
+        ("permissions", "shared-variables (variable group)"): "create",
+    }
+    text = run(emu, "plan").output
+    assert "+ variable_group shared-variables" in text
+    assert "secrets.ACR_PASSWORD: (sensitive)" in text
+    up(emu)
+    g2 = group(emu)
+    assert g2 is not None and g2["id"] != g["id"]
+    assert permission(emu, "variablegroup", g2["id"])["allPipelines"]["authorized"] is True
+    assert plan_json(emu)["changes"] == []
+
+
+def test_status_reports_present_drifted_missing_with_urls(emu, rest):
+    up(emu)
+    sc = endpoint(emu)
+    rest.call(
+        "PATCH",
+        f"batcomputer/_apis/pipelines/pipelinePermissions/endpoint/{sc['id']}",
+        json={
+            "pipelines": [{"id": definitions(emu)["titanic-training"]["id"], "authorized": False}]
+        },
+        version=PREVIEW,
+    )
+    d = definitions(emu)["batcomputer-data-load"]
+    rest.call("DELETE", f"batcomputer/_apis/build/definitions/{d['id']}")
+    result = run(emu, "status", "--output", "json")
+    assert result.exit_code == 0, result.output
+    rows = {(r["kind"], r["name"]): r for r in json.loads(result.output)["resources"]}
+    assert rows[("pipeline", "batcomputer-data-load")]["state"] == "missing"
+    assert rows[("permissions", "azure-mlops (service connection)")]["state"] == "drifted"
+    assert rows[("pipeline", "titanic-training")]["state"] == "present"
+    assert rows[("pipeline", "titanic-training")]["url"].startswith(f"{emu.url}/batcomputer/_build")
+    text = run(emu, "status").output
+    assert "missing" in text and "drifted" in text
+
+
+def test_down_removes_everything_bootstrap_created(emu):
+    up(emu)
+    result = run(emu, "down", "--yes")
+    assert result.exit_code == 0, result.output
+    assert definitions(emu) == {}
+    assert group(emu) is None
+    assert endpoint(emu) is None
+    writes = len(settled_writes(emu))
+    again = run(emu, "down", "--yes")
+    assert again.exit_code == 0
+    assert len(settled_writes(emu)) == writes
+
+
+def test_down_keeps_a_service_connection_it_did_not_create(emu, tmp_path):
+    cfg = dict(DEMO)
+    up(emu)
+    sc = endpoint(emu)
+    sc_desc = sc["description"]
+    emu.store.state["serviceEndpoints"][sc["id"]]["description"] = "made by hand"
+    config = tmp_path / "existing.yaml"
+    cfg["service_connection"] = {"name": "azure-mlops", "mode": "existing"}
+    config.write_text(yaml.safe_dump(cfg))
+    result = run(emu, "down", "--yes", config=config)
+    assert result.exit_code == 0, result.output
+    assert endpoint(emu) is not None
+    assert "kept: not created by bootstrap" in result.output
+    assert sc_desc != "made by hand"
+
+
+def test_up_missing_yaml_fails_clearly_and_writes_nothing(emu, tmp_path):
+    cfg = yaml.safe_load(DEMO_CONFIG.read_text())
+    cfg["pipelines"][1]["yaml"] = "pipelines/no-such-file.yml"
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    result = run(emu, "up", "--yes", config=config)
+    assert result.exit_code == 1
+    assert (
+        "YAML file not found in repository batcomputer at branch main: "
+        "pipelines/no-such-file.yml" in result.output
+    )
+    assert "Traceback" not in result.output
+    assert settled_writes(emu) == []
+
+
+def test_up_without_terminal_or_yes_refuses_and_writes_nothing(emu):
+    result = run(emu, "up")
+    assert result.exit_code == 2
+    assert "pass --yes" in result.output
+    assert settled_writes(emu) == []
+
+
+def test_plan_unknown_project_lists_the_visible_ones(emu):
+    result = run(emu, "plan", "--project", "nope")
+    assert result.exit_code == 1
+    assert "project nope not found" in result.output
+    assert "projects this PAT can see: batcomputer" in result.output
+
+
+def test_plan_rejected_pat_names_scopes(emu):
+    result = run(emu, "plan", env={"AZURE_DEVOPS_EXT_PAT": "wrong-pat"})
+    assert result.exit_code == 1
+    assert "Variable Groups (read, create & manage)" in result.output
+    assert "wrong-pat" not in result.output
+
+
+def test_plan_detailed_exitcode_and_json_summary(emu):
+    fresh = run(emu, "plan", "--output", "json", "--detailed-exitcode")
+    assert fresh.exit_code == 2
+    data = json.loads(fresh.output)
+    assert data["summary"] == {"create": 10, "update": 0, "delete": 0, "unchanged": 1}
+    vg = next(c for c in data["changes"] if c["kind"] == "variable_group")
+    secret = next(f for f in vg["changed_fields"] if f["field"] == "secrets.ACR_PASSWORD")
+    assert secret == {
+        "field": "secrets.ACR_PASSWORD",
+        "old": None,
+        "new": "(sensitive)",
+        "sensitive": True,
+    }
+    assert settled_writes(emu) == []
+    up(emu)
+    assert run(emu, "plan", "--detailed-exitcode").exit_code == 0
