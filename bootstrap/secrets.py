@@ -545,6 +545,8 @@ def apply_sync(
     if not changes:
         return SyncResult(plan, [], dropped)
 
+    if not fresh.get("variableGroupProjectReferences"):
+        fresh = {**fresh, "variableGroupProjectReferences": _project_references(client, cfg, fresh)}
     values: dict[str, str] = dict(desired_variables(cfg))
     for change in changes:
         if change.secret and change.action != "delete":
@@ -572,6 +574,20 @@ def apply_sync(
         )
         state.save()
     return SyncResult(plan, changes, dropped)
+
+
+def _project_references(client, cfg, group: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The PUT needs the project references, which a read by name (list shape) leaves out."""
+    project = client.get_project(cfg.project.name)
+    if project is None:
+        raise NotFound(f"project {cfg.project.name} not found in {cfg.organization}")
+    reference = {
+        "projectReference": {"id": project["id"], "name": project["name"]},
+        "name": group["name"],
+    }
+    if group.get("description") is not None:
+        reference["description"] = group["description"]
+    return [reference]
 
 
 def _verify(cfg, written, changes: list[VariableChange], values: Mapping[str, str]) -> None:
