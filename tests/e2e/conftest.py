@@ -45,20 +45,14 @@ def pipelines_repo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def make_emulator(pipelines_repo):
-    from bootstrap.emulator import Emulator
-
-    started = []
+def make_emulator(emulator_factory, pipelines_repo):
+    """The shared emulator factory (schema-checked answers), serving :func:`pipelines_repo`."""
 
     def make(**kwargs):
         kwargs.setdefault("repo_dir", str(pipelines_repo))
-        emu = Emulator(**kwargs).start()
-        started.append(emu)
-        return emu
+        return emulator_factory(**kwargs)
 
-    yield make
-    for emu in started:
-        emu.stop()
+    return make
 
 
 @pytest.fixture
