@@ -237,6 +237,14 @@ class SpecIndex:
         wrapped = {"definitions": self.documents[op.spec].get("definitions", {}), **schema}
         return WireValidator(wrapped)
 
+    def item_definition(self, op: Operation) -> str | None:
+        """Name of the definition the operation answers (of its items, for an array)."""
+        schema = self.response_schema(op) or {}
+        if "$ref" not in schema:
+            schema = self.resolve(op, schema).get("items") or {}
+        ref = schema.get("$ref", "")
+        return ref.removeprefix("#/definitions/") or None
+
     def is_array(self, op: Operation) -> bool:
         schema = self.response_schema(op)
         return schema is not None and self.resolve(op, schema).get("type") == "array"

@@ -6,7 +6,8 @@
 - :func:`key_differences` compares two JSON values by their *keys*, not their values:
   dict keys must be the same sets at every level; a list is compared by the union of the
   keys of its dict elements (so a list of nine recorded queues and one emulated queue match
-  when the queues have the same fields); ``null`` on either side constrains nothing below it
+  when the queues have the same fields), and an empty list where the reference has objects
+  is a difference (nothing would be compared); ``null`` on either side constrains nothing below it
   (the service sends ``null`` for absent structure, e.g. ``variableGroupProjectReferences``
   in a list answer); a dict where the other side has a list or a scalar is a difference.
 - :class:`IdMap` carries ids and names from recorded answers to the emulator's answers, so
@@ -145,7 +146,7 @@ def load_http_example(path: Path, root: Path) -> HttpExample:
     )
 
 
-def _merge_shapes(values: list[Any]) -> Any:
+def merge_shapes(values: list[Any]) -> Any:
     """One value with the union of keys of all dict elements (recursively), else the first."""
     dicts = [v for v in values if isinstance(v, dict)]
     if dicts:
@@ -153,7 +154,7 @@ def _merge_shapes(values: list[Any]) -> Any:
         for d in dicts:
             for key, value in d.items():
                 merged.setdefault(key, []).append(value)
-        return {key: _merge_shapes(vals) for key, vals in merged.items()}
+        return {key: merge_shapes(vals) for key, vals in merged.items()}
     lists = [v for v in values if isinstance(v, list)]
     if lists:
         return [item for lst in lists for item in lst]
@@ -172,13 +173,16 @@ def key_differences(
     expected: Any,
     actual: Any,
     documented: Callable[[tuple[str, ...]], set[str] | None] | None = None,
+    retired: Callable[[tuple[str, ...], str], bool] | None = None,
     path: tuple[str, ...] = (),
 ) -> list[str]:
     """How the key structure of ``actual`` differs from ``expected`` (empty: the same).
 
     ``documented(path)``, when given, names the keys the reference schema documents at
-    ``path`` (None: any key); an extra key it documents is not a difference. Paths are
-    tuples of keys with ``"[]"`` for "an element of this list".
+    ``path`` (None: any key); an extra key it documents is not a difference.
+    ``retired(path, key)``, when given, is true for a key of ``expected`` that newer
+    reference traffic shows the service no longer returns; its absence is not a difference.
+    Paths are tuples of keys with ``"[]"`` for "an element of this list".
     """
     where = "".join("[]" if p == "[]" else f".{p}" for p in path) or "(body)"
     if expected is None or actual is None:
@@ -188,15 +192,17 @@ def key_differences(
     if isinstance(expected, list):
         exp_items = [v for v in expected if isinstance(v, dict | list)]
         act_items = [v for v in actual if isinstance(v, dict | list)]
+        if exp_items and not actual:
+            return [f"{where}: empty where the reference has {len(expected)} items"]
         if not exp_items or not act_items:
             return []
         return key_differences(
-            _merge_shapes(exp_items), _merge_shapes(act_items), documented, (*path, "[]")
+            merge_shapes(exp_items), merge_shapes(act_items), documented, retired, (*path, "[]")
         )
     if not isinstance(expected, dict):
         return []
     problems = []
-    missing = sorted(set(expected) - set(actual))
+    missing = sorted(k for k in set(expected) - set(actual) if not (retired and retired(path, k)))
     extra = set(actual) - set(expected)
     if extra and documented is not None:
         allowed = documented(path)
@@ -206,7 +212,7 @@ def key_differences(
     if extra:
         problems.append(f"{where}: extra keys {sorted(extra)}")
     for key in expected.keys() & actual.keys():
-        problems += key_differences(expected[key], actual[key], documented, (*path, key))
+        problems += key_differences(expected[key], actual[key], documented, retired, (*path, key))
     return problems
 
 

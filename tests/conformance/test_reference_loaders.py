@@ -30,7 +30,10 @@ def test_key_differences_compares_lists_by_the_union_of_their_items_keys():
     assert key_differences(recorded, {"value": [{"id": 5, "name": "x"}]}) == [
         ".value[]: missing keys ['pool']"
     ]
-    assert key_differences(recorded, {"value": []}) == []  # nothing to compare against
+    assert key_differences(recorded, {"value": []}) == [
+        ".value: empty where the reference has 2 items"
+    ]
+    assert key_differences({"value": []}, {"value": [{"id": 1}]}) == []
 
 
 def test_key_differences_null_constrains_nothing_but_kinds_must_agree():
@@ -99,13 +102,15 @@ def test_load_http_example_reads_both_example_formats():
 
 
 @pytest.mark.parametrize(
-    ("segments", "served"),
+    ("method", "segments", "served"),
     [
-        (["_apis", "process", "processes"], False),
-        (["p", "_apis", "git", "repositories", "r", "importRequests", "1"], False),
-        (["p", "_apis", "git", "repositories", "p"], True),
-        (["p", "_apis", "build", "Definitions", "47"], True),
+        ("GET", ["_apis", "process", "processes"], False),
+        ("POST", ["p", "_apis", "git", "repositories", "r", "importRequests"], False),
+        ("PUT", ["_apis", "serviceendpoint", "endpoints"], False),
+        ("PUT", ["_apis", "serviceendpoint", "endpoints", "5e47a0d8"], True),
+        ("GET", ["p", "_apis", "git", "repositories", "p"], True),
+        ("GET", ["p", "_apis", "build", "Definitions", "47"], True),
     ],
 )
-def test_not_served_reason_only_for_endpoints_outside_issue_2(segments, served):
-    assert (not_served_reason(segments) is None) == served
+def test_not_served_reason_only_for_endpoints_outside_issue_2(method, segments, served):
+    assert (not_served_reason(method, segments) is None) == served
