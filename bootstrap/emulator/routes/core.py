@@ -234,9 +234,9 @@ def project_body(ctx: Ctx, project: dict, *, capabilities: bool) -> dict[str, An
     return body
 
 
-@route("GET", "_apis/projects/{*projectId}", "core.projects.get", PROJECTS)
+@route("GET", "_apis/projects/{projectId?}", "core.projects.get", PROJECTS)
 def get_projects(ctx: Ctx) -> Reply:
-    key = ctx.params["projectId"]
+    key = ctx.params.get("projectId")
     if key:
         project = ctx.store.project_by_name_or_id(key)
         if project is None:
