@@ -304,3 +304,72 @@ def test_plan_detailed_exitcode_and_json_summary(emu):
     assert settled_writes(emu) == []
     up(emu)
     assert run(emu, "plan", "--detailed-exitcode").exit_code == 0
+
+
+def write_config(tmp_path, **changes):
+    cfg = yaml.safe_load(DEMO_CONFIG.read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        cfg[section][key] = value
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_up_creates_the_project_when_configured(make_emulator, tmp_path):
+    emu = make_emulator(projects=())
+    config = write_config(tmp_path, project__create_if_missing=True)
+    result = run(emu, "up", "--yes", config=config)
+    assert result.exit_code == 0, result.output
+    assert "created project batcomputer" in result.output
+    assert [p["name"] for p in emu.store.state["projects"].values()] == ["batcomputer"]
+    assert sorted(definitions(emu)) == sorted(PIPELINES)
+    assert run(emu, "plan", "--detailed-exitcode", config=config).exit_code == 0
+
+
+def test_plan_existing_service_connection_missing_names_similar_ones(emu, tmp_path):
+    up(emu)
+    config = write_config(tmp_path, service_connection__mode="existing")
+    config.write_text(config.read_text().replace("name: azure-mlops", "name: azure-mlop"))
+    result = run(emu, "plan", config=config)
+    assert result.exit_code == 1
+    assert "service connection azure-mlop not found" in result.output
+    assert "similar: azure-mlops" in result.output
+
+
+def test_plan_warns_when_yaml_also_declares_a_pipeline_resource_trigger(
+    make_emulator, pipelines_repo, tmp_path
+):
+    import shutil
+    import subprocess
+
+    repo = tmp_path / "repo"
+    shutil.copytree(pipelines_repo, repo)
+    api = repo / "pipelines" / "titanic-build-api.yml"
+    api.write_text(
+        api.read_text()
+        + "\nresources:\n  pipelines:\n    - pipeline: training\n      source: titanic-training\n"
+        "      trigger: true\n"
+    )
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@invalid",
+            "commit",
+            "-qam",
+            "double",
+        ],
+        check=True,
+    )
+    emu = make_emulator(repo_dir=str(repo))
+    result = run(emu, "plan")
+    assert result.exit_code == 0, result.output
+    assert "warning: pipelines/titanic-build-api.yml declares a resources.pipelines trigger" in (
+        result.output
+    )
+    assert "batcomputer-build-api.yml declares" not in result.output
