@@ -8,7 +8,6 @@ variables, secrets declared without a value), so these tests do not depend on th
 from __future__ import annotations
 
 import json
-import time
 
 import keyring
 import pytest
@@ -22,6 +21,7 @@ from bootstrap.cli import main
 from bootstrap.config import load_config
 from bootstrap.resources import variable_group
 from tests.conftest import REPO_ROOT
+from tests.e2e.conftest import settled_writes
 
 PAT = "demo-pat"
 GROUP = "shared-variables"
@@ -68,19 +68,6 @@ def stored(emulator, name=None):
     return group["variables"] if name is None else group["variables"].get(name)
 
 
-def write_count(emulator) -> int:
-    """Writes so far, once the log has caught up with the last answer.
-
-    The emulator appends a request's log entry just after it has sent the answer, so a client
-    can be one entry ahead of the log for a moment.
-    """
-    count = -1
-    while count != len(emulator.writes()):
-        count = len(emulator.writes())
-        time.sleep(0.02)
-    return count
-
-
 def cli(*args, input=None, env=None):
     return CliRunner().invoke(main, list(args), input=input, env=env)
 
@@ -113,7 +100,7 @@ def put_by_someone_else(client, cfg, **values):
 def test_vars_sync_first_sync_sets_all_secrets_in_one_write(emulator, cfg_path, group):
     set_secret(cfg_path, "ACR_PASSWORD", "acr-first-1")
     set_secret(cfg_path, "SP_KEY", "sp-first-1")
-    before = write_count(emulator)
+    before = len(settled_writes(emulator))
     result = sync(cfg_path, "--yes")
     assert result.exit_code == 0, result.output
     assert stored(emulator, "ACR_PASSWORD") == {
@@ -122,7 +109,7 @@ def test_vars_sync_first_sync_sets_all_secrets_in_one_write(emulator, cfg_path, 
         "isReadOnly": False,
     }
     assert stored(emulator, "SP_KEY")["value"] == "sp-first-1"
-    assert write_count(emulator) == before + 1
+    assert len(settled_writes(emulator)) == before + 1
     assert emulator.writes()[-1]["method"] == "PUT"
     assert "acr-first-1" not in result.output and "sp-first-1" not in result.output
     assert "ACR_PASSWORD = (sensitive)" in result.output
@@ -132,11 +119,11 @@ def test_vars_sync_second_sync_writes_nothing(emulator, cfg_path, group):
     set_secret(cfg_path, "ACR_PASSWORD", "acr-second-1")
     set_secret(cfg_path, "SP_KEY", "sp-second-1")
     assert sync(cfg_path, "--yes").exit_code == 0
-    before = write_count(emulator)
+    before = len(settled_writes(emulator))
     again = sync(cfg_path, "--yes", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
     assert "No changes" in again.output
-    assert write_count(emulator) == before
+    assert len(settled_writes(emulator)) == before
 
 
 def test_vars_sync_rotated_keyring_value_is_pushed_alone(emulator, cfg_path, group):
@@ -148,7 +135,7 @@ def test_vars_sync_rotated_keyring_value_is_pushed_alone(emulator, cfg_path, gro
     emulator.observer = lambda ex: bodies.append(ex.request_json) if ex.method == "PUT" else None
     result = sync(cfg_path, "--yes", "--output", "json")
     assert result.exit_code == 0, result.output
-    write_count(emulator)
+    settled_writes(emulator)  # the observer has seen the PUT
     doc = json.loads(result.stdout)
     assert [(c["name"], c["reason"]) for c in doc["changes"]] == [("SP_KEY", "changed locally")]
     (body,) = bodies
@@ -165,10 +152,10 @@ def test_vars_sync_remote_rotation_by_someone_else_is_not_overwritten(
     set_secret(cfg_path, "SP_KEY", "sp-mine-1")
     assert sync(cfg_path, "--yes").exit_code == 0
     put_by_someone_else(client, cfg, ACR_PASSWORD={"value": "rotated-by-hand", "isSecret": True})
-    before = write_count(emulator)
+    before = len(settled_writes(emulator))
     result = sync(cfg_path, "--yes")
     assert result.exit_code == 0, result.output
-    assert write_count(emulator) == before
+    assert len(settled_writes(emulator)) == before
     assert stored(emulator, "ACR_PASSWORD")["value"] == "rotated-by-hand"
     forced = sync(cfg_path, "--yes", "--force")
     assert forced.exit_code == 0, forced.output
@@ -235,14 +222,14 @@ def test_vars_sync_concurrent_edit_between_read_and_write_is_kept(
 def test_vars_sync_change_already_made_meanwhile_is_dropped(emulator, cfg, client, group):
     put_by_someone_else(client, cfg, ACR_NAME={"value": "drifted", "isSecret": False})
     plan, local = secrets.plan_sync(client, cfg)
-    before = write_count(emulator)
+    before = len(settled_writes(emulator))
 
     def someone_fixes_it():
         put_by_someone_else(client, cfg, ACR_NAME={"value": "demoregistry", "isSecret": False})
 
     result = secrets.apply_sync(client, cfg, plan, local, before_write=someone_fixes_it)
     assert result.applied == [] and result.dropped == ["ACR_NAME"]
-    assert write_count(emulator) == before + 1  # only the other user's PUT
+    assert len(settled_writes(emulator)) == before + 1  # only the other user's PUT
 
 
 def test_vars_sync_keyring_unavailable_is_one_clear_line(cfg_path, group):
@@ -273,13 +260,13 @@ def test_vars_sync_env_source_wins_over_keyring(emulator, cfg_path, group):
 
 def test_vars_sync_dry_run_and_detailed_exitcode(emulator, cfg_path, group):
     set_secret(cfg_path, "ACR_PASSWORD", "acr-dry-1")
-    before = write_count(emulator)
+    before = len(settled_writes(emulator))
     dry = sync(cfg_path, "--dry-run", "--detailed-exitcode", "--output", "json")
     assert dry.exit_code == 2, dry.output
     doc = json.loads(dry.stdout)
     assert doc["dry_run"] is True and doc["applied"] == []
     assert doc["summary"]["update"] == 1
-    assert write_count(emulator) == before
+    assert len(settled_writes(emulator)) == before
     assert stored(emulator, "ACR_PASSWORD")["value"] is None
 
 
