@@ -484,10 +484,11 @@ def _fmt(value: Any) -> str:
 
 def render_plan(plan: Plan) -> str:
     lines = []
-    verb = "delete" if plan.mode == "down" else "converge"
-    lines.append(
-        f"bootstrap will {verb} project {plan.ctx.project_name} in {plan.ctx.cfg.organization}:"
-    )
+    where = f"project {plan.ctx.project_name} in {plan.ctx.cfg.organization}"
+    if plan.mode == "down":
+        lines.append(f"bootstrap will delete these resources from {where}:")
+    else:
+        lines.append(f"bootstrap will converge {where}:")
     for change in plan.pending:
         lines.append(f"  {_SYMBOL[change.action]} {change.kind} {change.name}")
         for fc in change.fields:
