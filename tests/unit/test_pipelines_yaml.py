@@ -1051,6 +1051,13 @@ def test_pipelines_image_steps_login_without_password_fails_clearly(tmp_path, se
 # --- the AML scripts accept what the pipelines pass ------------------------------------------
 
 
+def test_pipelines_installed_requirements_name_the_azure_ml_sdk_and_cli_credential():
+    """What every pipeline installs brings SDK v2 and the credential that uses the CLI login."""
+    lines = (REPO_ROOT / "aml" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    names = {re.split(r"[<>=!~\[;\s]", line.strip(), maxsplit=1)[0].lower() for line in lines}
+    assert {"azure-ai-ml", "azure-identity"} <= names
+
+
 @pytest.mark.parametrize("name", PIPELINE_FILES)
 def test_pipelines_aml_script_accepts_the_pipeline_arguments(tmp_path, name):
     """The pipeline's AML command line parses with the real script.
