@@ -320,3 +320,10 @@ def test_vars_login_rejected_pat_is_not_stored(emulator, isolated_environment):
     assert "rejected the personal access token" in result.output
     assert "wrong-pat-123" not in result.output
     assert isolated_environment.entries == {}
+
+
+def test_vars_login_unreachable_organisation_is_one_line(isolated_environment):
+    result = cli("login", "--org", "http://127.0.0.1:9/nowhere", "--pat-stdin", input="pat-1234\n")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1].startswith("error: cannot connect to")
+    assert isolated_environment.entries == {}
