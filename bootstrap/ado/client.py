@@ -88,6 +88,13 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+def _is_conflict(exc: HttpFailure) -> bool:
+    """A name already taken. Some controllers answer it with 500 (a duplicate service
+    connection is ``500 DuplicateServiceConnectionException``), so the type key decides."""
+    key = exc.type_key or ""
+    return "Exists" in key or "Duplicate" in key
+
+
 def _raise_http_failure(_request, response) -> None:
     raise HttpFailure(response)
 
@@ -209,7 +216,7 @@ class AdoClient:
 
         if isinstance(exc, HttpFailure):
             failure = Failure(exc.status, exc.retry_after, exc.message or exc.type_key or "")
-            if failure.transient:
+            if failure.transient and not _is_conflict(exc):
                 return failure
             raise self._translate(exc, describe) from exc
         if isinstance(exc, ClientRequestError):
@@ -239,7 +246,7 @@ class AdoClient:
             )
         if exc.status == 404:
             return NotFound(f"cannot {describe}: {detail}", **kwargs)
-        if exc.status == 409 or "Exists" in (exc.type_key or ""):
+        if exc.status == 409 or _is_conflict(exc):
             return Conflict(f"cannot {describe}: {detail}", **kwargs)
         return ApiError(f"cannot {describe}: {detail} (HTTP {exc.status})", **kwargs)
 

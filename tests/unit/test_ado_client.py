@@ -277,3 +277,42 @@ def test_ado_create_conflict_adopts_the_existing_one(rsps):
     c = client(org)
     assert c.create_definition(PROJECT, {"name": "x", "path": "\\t"}) == existing
     assert len(calls(rsps, "POST", "definitions")) == 1
+
+
+def test_ado_duplicate_service_connection_500_is_a_conflict_and_adopted(rsps):
+    org = fake_org(rsps)
+    rsps.add(
+        "POST",
+        f"{org}/_apis/serviceendpoint/endpoints",
+        status=500,
+        json={
+            "message": "Service connection with name sc already exists.",
+            "typeKey": "DuplicateServiceConnectionException",
+        },
+    )
+    existing = {"id": "se-1", "name": "sc"}
+    rsps.add(
+        "GET",
+        f"{org}/{PROJECT}/_apis/serviceendpoint/endpoints",
+        json={"count": 1, "value": [existing]},
+    )
+    sleeps = []
+    assert client(org, sleeps).create_service_endpoint(PROJECT, {"name": "sc"}) == existing
+    assert len(calls(rsps, "POST", "endpoints")) == 1
+    assert sleeps == []  # no pointless retry of a conflict
+
+
+def test_ado_duplicate_on_update_fails_at_once_as_conflict(rsps):
+    org = fake_org(rsps)
+    rsps.add(
+        "PUT",
+        f"{org}/_apis/serviceendpoint/endpoints/se-1",
+        status=500,
+        json={
+            "message": "Service connection with name x already exists.",
+            "typeKey": "DuplicateServiceConnectionException",
+        },
+    )
+    with pytest.raises(Conflict, match="already exists"):
+        client(org).update_service_endpoint("se-1", {"name": "x"})
+    assert len(calls(rsps, "PUT", "endpoints")) == 1
