@@ -125,7 +125,7 @@ def wait_until(
     *,
     what: str,
     timeout: float = 120.0,
-    interval: float = 0.5,
+    interval: float = 0.25,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
     """Poll ``condition`` until it returns something truthy; ApiError naming ``what`` on timeout.
