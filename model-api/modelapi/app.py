@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -40,6 +40,7 @@ from .settings import MAX_BODY_BYTES, Settings
 from .validation import InputError, RowValidator, body_error
 
 logger = logging.getLogger("modelapi")
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -118,22 +119,23 @@ def create_app(settings: Settings, model: Model | None = None) -> Starlette:
             ready = False
         return JSONResponse({"status": "ready" if ready else "not ready"}, 200 if ready else 503)
 
-    def fixed(response: Response) -> Callable[[Request], Awaitable[Response]]:
-        """An endpoint answering a response prepared once (async: no thread-pool hop)."""
+    def fixed(content: bytes, media_type: str = "application/json") -> Endpoint:
+        """An endpoint answering a body rendered once, in a fresh Response each time (no
+        response object is shared between requests). Async: no thread-pool hop."""
 
         async def endpoint(request: Request) -> Response:
-            return response
+            return Response(content, media_type=media_type)
 
         return endpoint
 
     routes = [
         Route("/api/predict", predict, methods=["POST"]),
-        Route("/api/predict/params", fixed(JSONResponse(params))),
-        Route("/api/info", fixed(JSONResponse(info))),
-        Route("/openapi.json", fixed(Response(openapi, media_type="application/json"))),
-        Route("/api/docs", fixed(HTMLResponse(docs_page))),
+        Route("/api/predict/params", fixed(orjson.dumps(params))),
+        Route("/api/info", fixed(orjson.dumps(info))),
+        Route("/openapi.json", fixed(openapi)),
+        Route("/api/docs", fixed(docs_page.encode(), "text/html")),
         Mount("/api/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)),
-        Route("/healthz", fixed(JSONResponse({"status": "ok"}))),
+        Route("/healthz", fixed(orjson.dumps({"status": "ok"}))),
         Route("/readyz", readyz),
     ]
     middleware = [Middleware(AccessLog)]

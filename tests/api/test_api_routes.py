@@ -183,3 +183,12 @@ def test_cors_listed_origin_is_allowed_and_others_are_not(make_client):
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "https://app.example"
     assert "access-control-allow-origin" not in other.headers
+
+
+def test_cors_headers_belong_to_their_own_request_only(make_client):
+    with make_client(cors_origins=("https://app.example",)) as client:
+        for _ in range(3):
+            allowed = client.get("/api/info", headers={"Origin": "https://app.example"})
+        plain = client.get("/api/info")
+    assert allowed.headers.get_list("access-control-allow-origin") == ["https://app.example"]
+    assert "access-control-allow-origin" not in plain.headers
