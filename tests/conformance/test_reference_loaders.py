@@ -104,7 +104,6 @@ def test_load_http_example_reads_both_example_formats():
 @pytest.mark.parametrize(
     ("method", "segments", "served"),
     [
-        ("GET", ["_apis", "process", "processes"], False),
         ("POST", ["p", "_apis", "git", "repositories", "r", "importRequests"], False),
         ("PUT", ["_apis", "serviceendpoint", "endpoints"], False),
         ("PUT", ["_apis", "serviceendpoint", "endpoints", "5e47a0d8"], True),
@@ -114,3 +113,10 @@ def test_load_http_example_reads_both_example_formats():
 )
 def test_not_served_reason_only_for_endpoints_outside_issue_2(method, segments, served):
     assert (not_served_reason(method, segments) is None) == served
+
+
+def test_not_served_reason_none_once_the_emulator_has_a_route(monkeypatch):
+    from tests.conformance import replay
+
+    monkeypatch.setattr(replay, "emulator_serves", lambda method, segments: True)
+    assert not_served_reason("GET", ["_apis", "serviceendpoint", "types"]) is None
