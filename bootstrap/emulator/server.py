@@ -16,7 +16,9 @@ never blocks shutdown). Every request goes through, in order:
 4. ``latency_ms`` of sleep, then the answer.
 
 The request log (memory and ``--request-log`` file) has method, path, query, status and ms of
-every request - never headers or bodies; a dropped connection is logged with status 0.
+every request - never headers or bodies; a dropped connection is logged with status 0. An
+entry (and the observer's exchange) is recorded before the answer is sent, so a client that
+has its answer always finds its request in the log.
 """
 
 from __future__ import annotations
@@ -348,12 +350,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
             return
         self._sleep_latency()
-        self._send(reply, _api_version(headers, query))
         entry["status"] = reply.status
         entry["ms"] = round((time.perf_counter() - started) * 1000, 3)
         emu._record(entry)
         if emu.observer is not None:
             self._observe(method, split.path, query, reply, request_json, route_id)
+        self._send(reply, _api_version(headers, query))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
 

@@ -131,3 +131,48 @@ def test_item_without_repo_dir_is_absent_and_repository_has_no_default_branch(em
     assert repo.default_branch is None
     with pytest.raises(AzureDevOpsServiceError):
         sdk.get_git_client().get_item(repo.id, "pyproject.toml", project="batcomputer")
+
+
+@pytest.mark.parametrize("kind", ["git", "directory"])
+def test_items_listing_by_scope_path_and_recursion_level(emulator_factory, checkout, kind):
+    if kind == "directory":
+        (checkout / "pipelines" / "c.yml").unlink()
+        subprocess.run(["rm", "-rf", str(checkout / ".git")], check=True)
+    emu = emulator_factory(repo_dir=str(checkout))
+    repo = _repo(clients(emu))
+    path = f"batcomputer/_apis/git/repositories/{repo.id}/items"
+    full = call(
+        emu,
+        "GET",
+        path,
+        params={
+            "scopePath": "/pipelines",
+            "recursionLevel": "Full",
+            "versionDescriptor.version": "main",
+            "versionDescriptor.versionType": "branch",
+        },
+    ).json()
+    assert [(i["path"], i["gitObjectType"], i.get("isFolder")) for i in full["value"]] == [
+        ("/pipelines", "tree", True),
+        ("/pipelines/a.yml", "blob", None),
+    ]
+    assert full["count"] == 2
+    root = call(emu, "GET", path, params={"scopePath": "/", "recursionLevel": "OneLevel"}).json()
+    assert [i["path"] for i in root["value"]] == ["/", "/pipelines"]
+    folder = call(emu, "GET", path, params={"path": "/pipelines"}).json()
+    assert (folder["path"], folder["isFolder"]) == ("/pipelines", True)
+    missing = call(emu, "GET", path, params={"scopePath": "/nope", "recursionLevel": "Full"})
+    assert (missing.status_code, missing.json()["typeKey"]) == (404, "GitItemNotFoundException")
+
+
+def test_items_listing_through_sdk_get_items(emulator_factory, checkout):
+    emu = emulator_factory(repo_dir=str(checkout))
+    sdk = clients(emu)
+    repo = _repo(sdk)
+    items = sdk.get_git_client().get_items(
+        repo.id, project="batcomputer", scope_path="/pipelines", recursion_level="Full"
+    )
+    assert [(i.path, i.is_folder) for i in items] == [
+        ("/pipelines", True),
+        ("/pipelines/a.yml", None),
+    ]

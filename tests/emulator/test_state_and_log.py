@@ -65,3 +65,15 @@ def test_latency_is_added_to_every_response(emulator_factory):
     call(emu, "GET", "_apis/projects")
     assert time.perf_counter() - started >= 0.15
     assert emu.request_log[-1]["ms"] >= 150
+
+
+def test_request_log_has_the_request_as_soon_as_the_client_has_its_answer(emulator):
+    for index in range(20):
+        call(
+            emulator,
+            "PUT",
+            f"batcomputer/_apis/build/folders/f{index}",
+            json={},
+            api_version="7.1-preview.2",
+        )
+        assert len(emulator.writes()) == index + 1

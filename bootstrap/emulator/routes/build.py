@@ -244,7 +244,9 @@ def _repository(ctx: Ctx, project: dict, body: Any) -> dict[str, Any]:
                 f"The repository {key or '(none)'} in project {project['name']} "
                 "could not be found.",
             )
+        kept = {"properties": dict(body["properties"])} if body.get("properties") else {}
         return {
+            **kept,
             "id": repo["id"],
             "type": "TfsGit",
             "name": repo["name"],
@@ -754,6 +756,7 @@ def build_body(ctx: Ctx, build: dict) -> dict[str, Any]:
         "_links": {
             "self": {"href": f"{base}/Builds/{build['id']}"},
             "web": {"href": f"{ctx.url}/{project['id']}/_build/results?buildId={build['id']}"},
+            "sourceVersionDisplayUri": {"href": f"{base}/builds/{build['id']}/sources"},
             "timeline": {"href": f"{base}/builds/{build['id']}/Timeline"},
             "badge": {"href": f"{base}/status/{definition['id']}"},
         },
@@ -785,6 +788,7 @@ def build_body(ctx: Ctx, build: dict) -> dict[str, Any]:
         "keepForever": False,
         "retainedByRelease": False,
         "triggeredByBuild": None,
+        "appendCommitMessageToRunName": True,
     }
     if build.get("result"):
         body["result"] = build["result"]

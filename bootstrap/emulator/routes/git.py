@@ -24,17 +24,26 @@ ITEMS = "fb93c0db-47ed-4a31-8c20-47552878fb44"
 
 
 class RepoSource:
-    """Read-only view of ``--repo-dir`` by branch or commit."""
+    """Read-only view of ``--repo-dir`` by branch or commit.
+
+    A repo dir inside a larger checkout serves that subfolder as the repository root.
+    """
 
     def __init__(self, root: str | None) -> None:
         self.root = Path(root).resolve() if root else None
-        self.is_git = bool(self.root) and self._git("rev-parse", "--git-dir") is not None
+        prefix = self._git("rev-parse", "--show-prefix") if self.root else None
+        self.is_git = prefix is not None
+        self.prefix = prefix.decode().strip() if prefix else ""
 
     def _git(self, *args: str) -> bytes | None:
         result = subprocess.run(
             ["git", "-C", str(self.root), *args], capture_output=True, timeout=20, check=False
         )
         return result.stdout if result.returncode == 0 else None
+
+    def _spec(self, commit: str, relative: str) -> str:
+        """A git object name for a path of the served folder at a commit."""
+        return f"{commit}:{self.prefix}{relative}".rstrip("/")
 
     def resolve(self, version: str, version_type: str) -> str | None:
         """The commit id a branch/commit/tag names, or None when it does not exist."""
@@ -53,7 +62,7 @@ class RepoSource:
     def read(self, commit: str, path: str) -> tuple[str, bytes] | None:
         """(object id, content) of a file at a commit, or None when it is absent."""
         relative = path.strip("/")
-        if not relative:
+        if not relative or self.root is None:
             return None
         if not self.is_git:
             target = (self.root / relative).resolve()
@@ -61,14 +70,64 @@ class RepoSource:
                 return None
             content = target.read_bytes()
             return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest(), content
-        kind = self._git("cat-file", "-t", f"{commit}:{relative}")
+        spec = self._spec(commit, relative)
+        kind = self._git("cat-file", "-t", spec)
         if kind is None or kind.strip() != b"blob":
             return None
-        object_id = self._git("rev-parse", f"{commit}:{relative}")
-        content = self._git("cat-file", "blob", f"{commit}:{relative}")
+        object_id = self._git("rev-parse", spec)
+        content = self._git("cat-file", "blob", spec)
         if object_id is None or content is None:
             return None
         return object_id.decode().strip(), content
+
+    def entries(self, commit: str, path: str, level: str) -> list[tuple[str, str, str]] | None:
+        """(path, "blob"|"tree", object id) of ``path`` and, by ``level``, what is below it.
+
+        ``level`` is the service's ``recursionLevel``: ``none`` (the item only), ``onelevel``
+        (its direct children) or ``full`` (everything below). None when ``path`` is absent.
+        """
+        relative = path.strip("/")
+        if self.root is None:
+            return None
+        if not self.is_git:
+            return self._directory_entries(relative, level)
+        spec = self._spec(commit, relative)
+        kind, object_id = self._git("cat-file", "-t", spec), self._git("rev-parse", spec)
+        if kind is None or object_id is None:
+            return None
+        kind_name = kind.decode().strip()
+        found = [("/" + relative, kind_name, object_id.decode().strip())]
+        if kind_name != "tree" or level == "none":
+            return found
+        args = ["ls-tree", "--full-tree", *(["-r", "-t"] if level == "full" else [])]
+        base = "/" + relative + "/" if relative else "/"
+        for row in (self._git(*args, spec) or b"").decode().splitlines():
+            meta, _, name = row.partition("\t")
+            _mode, child_kind, child_id = meta.split()
+            found.append((base + name, child_kind, child_id))
+        return found
+
+    def _directory_entries(self, relative: str, level: str) -> list[tuple[str, str, str]] | None:
+        target = (self.root / relative).resolve()
+        if target != self.root and self.root not in target.parents:
+            return None
+        if not target.exists():
+            return None
+
+        def entry(item: Path) -> tuple[str, str, str]:
+            name = "/" + item.relative_to(self.root).as_posix() if item != self.root else "/"
+            if item.is_dir():
+                return name, "tree", hashlib.sha1(name.encode()).hexdigest()
+            content = item.read_bytes()
+            return name, "blob", hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+        found = [entry(target)]
+        if target.is_dir() and level != "none":
+            children = target.rglob("*") if level == "full" else target.iterdir()
+            found += [
+                entry(c) for c in sorted(children) if ".git" not in c.relative_to(self.root).parts
+            ]
+        return found
 
 
 def _find_repository(ctx: Ctx, project: dict, key: str) -> dict:
@@ -105,6 +164,7 @@ def repository_body(ctx: Ctx, repo: dict, project: dict, *, links: bool) -> dict
             "self": {"href": base},
             "project": {"href": f"vstfs:///Classification/TeamProject/{project['id']}"},
             "web": {"href": web},
+            "ssh": {"href": body["sshUrl"]},
             "commits": {"href": f"{base}/commits"},
             "refs": {"href": f"{base}/refs"},
             "pullRequests": {"href": f"{base}/pullRequests"},
@@ -134,9 +194,11 @@ def get_item(ctx: Ctx) -> Reply:
     project = require_project(ctx)
     repo = _find_repository(ctx, project, ctx.params["repositoryId"])
     path = ctx.q("path") or ctx.params.get("path") or ctx.q("scopePath")
-    if not path:
+    level = (ctx.q("recursionLevel") or "none").lower()
+    listing = level != "none" or (ctx.q("scopePath") is not None and not ctx.q("path"))
+    if not path and not listing:
         raise errors.argument_null("path")
-    path = "/" + path.lstrip("/")
+    path = "/" + (path or "/").strip("/")
     version_type = (ctx.q("versionDescriptor.versionType") or "branch").lower()
     default = (repo.get("defaultBranch") or "refs/heads/main").removeprefix("refs/heads/")
     version = ctx.q("versionDescriptor.version") or default
@@ -150,6 +212,13 @@ def get_item(ctx: Ctx) -> Reply:
             "version commit.",
             namespace=errors.GIT,
         )
+    repo_url = f"{ctx.url}/{project['id']}/_apis/git/repositories/{repo['id']}"
+    entries = source.entries(commit, path, level if listing else "none")
+    if entries is None:
+        raise errors.item_not_found(path, repo["name"], version, commit)
+    if listing or entries[0][1] == "tree":
+        items = [_item_body(repo_url, commit, version, *item) for item in entries]
+        return collection(items) if listing else Reply(items[0])
     found = source.read(commit, path)
     if found is None:
         raise errors.item_not_found(path, repo["name"], version, commit)
@@ -162,7 +231,6 @@ def get_item(ctx: Ctx) -> Reply:
         or (ctx.q("$format") or "").lower() in ("octetstream", "text")
     ):
         return Reply(raw=content, content_type="application/octet-stream")
-    repo_url = f"{ctx.url}/{project['id']}/_apis/git/repositories/{repo['id']}"
     base = f"{repo_url}/items"
     body: dict[str, Any] = {
         "objectId": object_id,
@@ -180,3 +248,21 @@ def get_item(ctx: Ctx) -> Reply:
         "blob": {"href": f"{repo_url}/blobs/{object_id}"},
     }
     return Reply(body)
+
+
+def _item_body(
+    repo_url: str, commit: str, version: str, path: str, kind: str, object_id: str
+) -> dict:
+    body: dict[str, Any] = {
+        "objectId": object_id,
+        "gitObjectType": kind,
+        "commitId": commit,
+        "path": path,
+    }
+    if kind == "tree":
+        body["isFolder"] = True
+    body["url"] = (
+        f"{repo_url}/items?path={quote(path)}&versionType=Branch&version={quote(version)}"
+        "&versionOptions=None"
+    )
+    return body

@@ -31,6 +31,11 @@ SECRET_PARAMETERS = {
     "secretkey",
     "privatekey",
 }
+DEFAULT_URLS = {
+    "azurerm": "https://management.azure.com/",
+    "azure": "https://management.core.windows.net/",
+    "github": "https://github.com",
+}
 GITHUB_SCHEMES = {
     "Token": "AccessToken",
     "PersonalAccessToken": "accessToken",
@@ -72,7 +77,6 @@ def endpoint_body(ctx: Ctx, endpoint: dict) -> dict[str, Any]:
         "authorization": {"parameters": parameters, "scheme": endpoint["authorization"]["scheme"]},
         "isShared": len(endpoint["projectReferences"]) > 1,
         "isReady": True,
-        "isOutdated": False,
         "owner": "library",
         "serviceEndpointProjectReferences": refs,
     }
@@ -125,6 +129,8 @@ def _validate(ctx: Ctx, body: dict, parameters: dict[str, Any], refs: list[dict]
     data = dict(body.get("data") or {})
     if not scheme:
         raise errors.argument_null("endpoint.Authorization.Scheme")
+    if kind.lower() in ("azure", "azurerm"):
+        data.setdefault("environment", "AzureCloud")
     if kind.lower() == "azurerm":
         if scheme not in (
             "ServicePrincipal",
@@ -198,10 +204,7 @@ def _save(ctx: Ctx, body: Any, existing: dict | None) -> dict:
             if _is_secret(name) and parameters.get(name) is None:
                 parameters[name] = value
     data = _validate(ctx, body, parameters, refs)
-    url = body.get("url") or {
-        "azurerm": "https://management.azure.com/",
-        "github": "https://github.com",
-    }.get(body["type"].lower())
+    url = body.get("url") or DEFAULT_URLS.get(body["type"].lower())
     if not url:
         raise errors.argument_null("endpoint.Url")
     endpoint = {
@@ -326,6 +329,45 @@ def delete_endpoint(ctx: Ctx) -> Reply:
         r for r in endpoint["projectReferences"] if r["projectId"] not in project_ids
     ]
     perms.forget(ctx.store, "endpoint", endpoint["id"], project_ids)
+    if not endpoint["projectReferences"]:
+        del ctx.store.state["serviceEndpoints"][endpoint["id"]]
+    return no_content()
+
+
+def _find_in_project(ctx: Ctx, project: dict, endpoint_id: str) -> dict:
+    endpoint = _find(ctx, endpoint_id)
+    if project["id"] not in [r["projectId"] for r in endpoint["projectReferences"]]:
+        raise errors.endpoint_not_found(endpoint_id)
+    return endpoint
+
+
+@route(
+    "PUT",
+    "{project}/_apis/serviceendpoint/endpoints/{endpointId}",
+    "serviceendpoint.endpoints.update",
+    ENDPOINTS_PROJECT,
+)
+def update_endpoint_in_project(ctx: Ctx) -> Reply:
+    """The pre-5.2 project-scoped update (the only write route a 4.1 client has)."""
+    project = require_project(ctx)
+    existing = _find_in_project(ctx, project, ctx.params["endpointId"])
+    return Reply(endpoint_body(ctx, _save(ctx, ctx.body, existing)))
+
+
+@route(
+    "DELETE",
+    "{project}/_apis/serviceendpoint/endpoints/{endpointId}",
+    "serviceendpoint.endpoints.delete",
+    ENDPOINTS_PROJECT,
+)
+def delete_endpoint_in_project(ctx: Ctx) -> Reply:
+    """The pre-5.2 project-scoped delete: removes the endpoint from the URL's project."""
+    project = require_project(ctx)
+    endpoint = _find_in_project(ctx, project, ctx.params["endpointId"])
+    endpoint["projectReferences"] = [
+        r for r in endpoint["projectReferences"] if r["projectId"] != project["id"]
+    ]
+    perms.forget(ctx.store, "endpoint", endpoint["id"], [project["id"]])
     if not endpoint["projectReferences"]:
         del ctx.store.state["serviceEndpoints"][endpoint["id"]]
     return no_content()
