@@ -19,7 +19,8 @@ How a request finds its operation (:class:`SpecIndex`):
   GET template whose last segment is a variable also matches without it (ADO's optional
   trailing route values, e.g. ``GET _apis/build/folders``), and a project-scoped request
   matches the organisation-level operation of the same resource (the pre-7.0
-  ``{project}/_apis/distributedtask/variablegroups`` POST/PUT/DELETE routes).
+  ``{project}/_apis/distributedtask/variablegroups`` POST/PUT/DELETE routes), where the
+  project in the path stands for a required ``projectIds`` query.
 
 How a body is validated: swagger 2.0 schemas are JSON Schema draft 4 with ``#/definitions``
 refs, validated with ``jsonschema`` against the spec document's own definitions. Two wire
@@ -192,8 +193,10 @@ class SpecIndex:
             org_level = [segments[0], *segments[2:]]
             lifted = [
                 op
-                for op in candidates
-                if op.segments[:2] == ("{organization}", "_apis")
+                for op in self.operations
+                if op.method == method
+                and op.required_query - {"projectids"} <= keys
+                and op.segments[:2] == ("{organization}", "_apis")
                 and _segments_match(op.segments, org_level)
             ]
             if lifted:

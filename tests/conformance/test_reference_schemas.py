@@ -83,6 +83,13 @@ class FakeExchange:
             "optional trailing route value",
         ),
         ("GET", "/demo/_apis/projects/batcomputer", {}, "Core Projects_Get", ""),
+        (
+            "DELETE",
+            "/demo/p/_apis/distributedtask/variablegroups/4",
+            {},
+            "TaskAgent Variablegroups_Delete",
+            "project-scoped route",
+        ),
     ],
 )
 def test_spec_index_match_picks_the_documented_operation(
