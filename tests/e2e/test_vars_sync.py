@@ -327,3 +327,22 @@ def test_vars_login_unreachable_organisation_is_one_line(isolated_environment):
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1].startswith("error: cannot connect to")
     assert isolated_environment.entries == {}
+
+
+def test_vars_sync_after_up_leaves_plan_empty(make_emulator, isolated_environment):
+    from tests.e2e.conftest import run
+
+    emu = make_emulator()
+    assert run(emu, "up", "--yes").exit_code == 0
+    pending = run(emu, "plan")
+    assert "secret ACR_PASSWORD: cannot verify" in pending.output, pending.output
+    synced = run(emu, "vars", "sync", "--yes", env={"BOOTSTRAP_SECRET_ACR_PASSWORD": "acr-up-1"})
+    assert synced.exit_code == 0, synced.output
+    assert stored(emu, "ACR_PASSWORD")["value"] == "acr-up-1"
+    before = len(settled_writes(emu))
+    env = {"BOOTSTRAP_SECRET_ACR_PASSWORD": "acr-up-1"}
+    plan = run(emu, "plan", "--detailed-exitcode", env=env)
+    assert plan.exit_code == 0, plan.output
+    assert run(emu, "up", "--yes", env=env).exit_code == 0
+    assert run(emu, "vars", "sync", "--yes", "--detailed-exitcode", env=env).exit_code == 0
+    assert len(settled_writes(emu)) == before
