@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -71,10 +72,12 @@ def test_serve_access_log_is_json_lines_without_bodies(server):
 
 def test_serve_two_workers_share_the_port(model_dir, tmp_path):
     with running_server(model_dir, tmp_path / "log", WORKERS="2") as running:
+        deadline = time.monotonic() + 20
+        while sum('"Started server process' in line for line in running.log_lines()) < 2:
+            assert time.monotonic() < deadline, running.log.read_text()
+            time.sleep(0.1)
         answers = [httpx.post(f"{running.url}/api/predict", json=THIRD_CLASS_MAN) for _ in range(6)]
-        lines = running.log_lines()
     assert all(a.status_code == 200 for a in answers)
-    assert sum('"Started server process' in line for line in lines) == 2
 
 
 @pytest.mark.parametrize(
