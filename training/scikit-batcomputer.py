@@ -176,14 +176,14 @@ def main() -> None:
     model, metrics, holdout = evaluate_and_fit(
         make_pipeline_factory(args.estimators, args.seed, len(x)), x, y, args.seed, cv_rows=CV_ROWS
     )
-    onnx_model, difference = export_onnx(model, FEATURES, holdout.iloc[:20_000])
+    onnx_model, difference = export_onnx(model, FEATURES, holdout.iloc[:20_000], "batcomputer")
     metrics.update(
         model="batcomputer",
         algorithm="RandomForestClassifier",
         seed=args.seed,
         estimators=args.estimators,
         resolved_share=round(float(y.mean()), 6),
-        onnx_max_abs_diff=difference,
+        onnx_max_abs_diff=float(f"{difference:.2g}"),
         load_seconds=round(load_seconds, 3),
         train_seconds=round(time.perf_counter() - started, 3),
     )

@@ -133,13 +133,13 @@ def main() -> None:
     model, metrics, holdout = evaluate_and_fit(
         make_pipeline_factory(args.estimators, args.seed), x, y.to_numpy(), args.seed
     )
-    onnx_model, difference = export_onnx(model, FEATURES, holdout)
+    onnx_model, difference = export_onnx(model, FEATURES, holdout, "titanic")
     metrics.update(
         model="titanic",
         algorithm="GradientBoostingClassifier",
         seed=args.seed,
         estimators=args.estimators,
-        onnx_max_abs_diff=difference,
+        onnx_max_abs_diff=float(f"{difference:.2g}"),
         train_seconds=round(time.perf_counter() - started, 3),
     )
     schema = feature_schema("titanic", TARGET, LABELS, FEATURES, x)
