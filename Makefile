@@ -2,7 +2,7 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
-EXTRAS  ?= dev,train,api
+EXTRAS  ?= dev,train,api,aml
 
 .PHONY: install test lint format demo bench clean
 
