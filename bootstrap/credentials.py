@@ -158,9 +158,19 @@ def read_stdin(stream=None) -> str:
 
 def _accept(value: str, empty_message: str) -> str:
     value = (value or "").strip()
-    redaction.register(value)
     if not value:
         raise CredentialError(empty_message)
+    return checked(value, "the value entered")
+
+
+def checked(value: str, what: str) -> str:
+    """Register ``value`` for redaction; refuse one too short to be masked reliably."""
+    if len(value) < redaction.MIN_LENGTH:
+        raise CredentialError(
+            f"{what} is shorter than {redaction.MIN_LENGTH} characters: too short to be kept "
+            "out of logs, so it is refused"
+        )
+    redaction.register(value)
     return value
 
 
@@ -173,8 +183,7 @@ def resolve_pat(org_url: str, *, prompt: bool | None = None) -> str:
     """
     env = os.environ.get(PAT_ENV, "").strip()
     if env:
-        redaction.register(env)
-        return env
+        return checked(env, PAT_ENV)
     keyring_error: CredentialError | None = None
     try:
         stored = keyring_get(pat_username(org_url))

@@ -22,7 +22,8 @@ import threading
 from urllib.parse import quote
 
 MASK = "***"
-_MIN_LENGTH = 4  # shorter values would mask ordinary words; they are refused as secrets elsewhere
+# Shorter values would mask ordinary words; bootstrap.credentials refuses them as secrets.
+MIN_LENGTH = 4
 
 _lock = threading.Lock()
 _needles: set[str] = set()
@@ -60,7 +61,7 @@ def _variants(secret: str) -> set[str]:
         repr(json_ascii.encode())[2:-1],
     }
     out.update(_base64_cores(raw))
-    return {v for v in out if len(v) >= _MIN_LENGTH}
+    return {v for v in out if len(v) >= MIN_LENGTH}
 
 
 def _install_record_factory() -> None:
@@ -87,7 +88,7 @@ def _install_record_factory() -> None:
 
 def register(secret: str | None) -> None:
     """Register a secret value (and its encodings) for redaction from now on."""
-    if not secret or len(secret) < _MIN_LENGTH:
+    if not secret or len(secret) < MIN_LENGTH:
         return
     with _lock:
         _needles.update(_variants(secret))

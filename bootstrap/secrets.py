@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bootstrap import credentials, redaction
+from bootstrap import credentials
 from bootstrap.errors import ApplyError, BootstrapError, ConfigError, CredentialError, NotFound
 
 STATE_FILE = "pushed-secrets.json"
@@ -154,10 +154,10 @@ def local_value(
     Never raises for an unusable keyring: the source says so, and callers that need the value
     turn that into a CredentialError.
     """
-    env = os.environ.get(credentials.secret_env_name(name), "")
+    env_name = credentials.secret_env_name(name)
+    env = os.environ.get(env_name, "")
     if env:
-        redaction.register(env)
-        return LocalValue(name, SOURCE_ENV, env)
+        return LocalValue(name, SOURCE_ENV, credentials.checked(env, env_name))
     source = SOURCE_MISSING
     try:
         stored = credentials.keyring_get(credentials.secret_username(org_url, project, group, name))

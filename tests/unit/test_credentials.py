@@ -84,3 +84,11 @@ def test_credentials_store_and_delete_pat_round_trip(isolated_environment):
 
 def test_credentials_secret_env_name_is_upper_snake():
     assert credentials.secret_env_name("acr-password") == "BOOTSTRAP_SECRET_ACR_PASSWORD"
+
+
+def test_credentials_too_short_values_are_refused(monkeypatch):
+    monkeypatch.setenv("AZURE_DEVOPS_EXT_PAT", "abc")
+    with pytest.raises(CredentialError) as info:
+        credentials.resolve_pat(ORG, prompt=False)
+    assert "AZURE_DEVOPS_EXT_PAT is shorter than 4 characters" in str(info.value)
+    assert "abc" not in str(info.value).replace("characters", "")

@@ -126,3 +126,12 @@ def test_secrets_cli_missing_config_is_usage_error(tmp_path):
     result = run("logout", "--config", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 2
     assert "no such configuration file" in result.output
+
+
+def test_secrets_cli_vars_set_too_short_value_is_refused(tmp_path, isolated_environment):
+    result = run(
+        "vars", "set", "ACR_PASSWORD", "--stdin", "--config", config(tmp_path), input="xy1\n"
+    )
+    assert result.exit_code == 2
+    assert "too short" in result.output
+    assert SECRET_KEY not in isolated_environment.entries
