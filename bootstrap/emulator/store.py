@@ -78,20 +78,24 @@ class Store:
             return json.load(handle)
 
     def save(self) -> None:
-        """Write the whole state atomically (temp file + rename) when ``--state`` is set."""
+        """Write the whole state atomically (temp file + rename) when ``--state`` is set.
+
+        The file holds what the service holds, secrets included, so it is created owner-only
+        (``mkstemp`` mode 0600).
+        """
         if self.state_file is None:
             return
-        with self.lock:
+        with self.lock:  # one writer at a time, so an older snapshot never replaces a newer
             text = json.dumps(self.state, indent=1, sort_keys=True)
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.state_file.parent, prefix=".emulator-state-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, self.state_file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.state_file.parent, prefix=".emulator-state-")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.replace(tmp, self.state_file)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the state, for tests and debugging."""

@@ -32,13 +32,14 @@ def _start(*args: str) -> tuple[subprocess.Popen, str]:
     return process, match.group(1)
 
 
-def _stop(process: subprocess.Popen) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
+def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> tuple[int, str]:
+    process.send_signal(sig)
     out, _ = process.communicate(timeout=10)
     return process.returncode, out
 
 
-def test_cli_prints_one_line_serves_and_exits_0_on_sigterm(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_prints_one_line_serves_and_exits_0_on_signal(tmp_path, sig):
     import requests
 
     process, url = _start("--repo-dir", str(tmp_path))
@@ -46,7 +47,7 @@ def test_cli_prints_one_line_serves_and_exits_0_on_sigterm(tmp_path):
         answer = requests.get(f"{url}/_apis/projects", headers=auth_headers(), timeout=5)
         assert [p["name"] for p in answer.json()["value"]] == ["batcomputer"]
     finally:
-        code, rest = _stop(process)
+        code, rest = _stop(process, sig)
     assert (code, rest) == (0, "")
 
 

@@ -185,3 +185,30 @@ def test_project_scoped_legacy_routes_create_update_delete(emulator):
         "count": 0,
         "value": [],
     }
+
+
+def test_concurrent_adds_of_one_name_create_exactly_one_group(emulator, project):
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {
+        "name": "race",
+        "type": "Vsts",
+        "variables": {"a": {"value": "1"}},
+        "variableGroupProjectReferences": [
+            {"name": "race", "projectReference": {"id": project.id}}
+        ],
+    }
+
+    def add(_):
+        return call(
+            emulator,
+            "POST",
+            "_apis/distributedtask/variablegroups",
+            json=body,
+            api_version="7.1-preview.2",
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(add, range(8)))
+    assert statuses == [200] + [409] * 7
+    assert len(emulator.store.state["variableGroups"]) == 1

@@ -176,3 +176,14 @@ def test_items_listing_through_sdk_get_items(emulator_factory, checkout):
         ("/pipelines", True),
         ("/pipelines/a.yml", None),
     ]
+
+
+def test_repository_and_item_by_id_without_a_project(emulator):
+    git = clients(emulator).get_git_client()
+    repo = git.get_repositories("batcomputer")[0]
+    assert git.get_repository(repo.id).name == "batcomputer"
+    assert [r.id for r in git.get_repositories()] == [repo.id]
+    item = git.get_item(repo.id, "pyproject.toml", include_content=True)
+    assert "[project]" in item.content
+    with pytest.raises(AzureDevOpsServiceError):
+        git.get_repository("batcomputer")

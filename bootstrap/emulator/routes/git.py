@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bootstrap.emulator import errors
-from bootstrap.emulator.routes import Ctx, Reply, collection, require_project, route
+from bootstrap.emulator.routes import Ctx, Reply, collection, route
 from bootstrap.emulator.routes.common import project_ref
 
 REPOSITORIES = "225f7195-f9c7-4d14-ab28-a83f7ff77e1f"
@@ -130,11 +130,15 @@ class RepoSource:
         return found
 
 
-def _find_repository(ctx: Ctx, project: dict, key: str) -> dict:
+def _find_repository(ctx: Ctx, project: dict | None, key: str) -> tuple[dict, dict]:
+    """(repository, its project) by id, or by name within a project."""
     lowered = key.lower()
     for repo in ctx.store.state["repositories"].values():
-        if repo["projectId"] == project["id"] and lowered in (repo["id"], repo["name"].lower()):
-            return repo
+        if project is None:
+            if repo["id"] == lowered:
+                return repo, ctx.store.state["projects"][repo["projectId"]]
+        elif repo["projectId"] == project["id"] and lowered in (repo["id"], repo["name"].lower()):
+            return repo, project
     raise errors.repository_not_found(key)
 
 
@@ -178,21 +182,30 @@ def repository_body(ctx: Ctx, repo: dict, project: dict, *, links: bool) -> dict
 @route(
     "GET", "{project}/_apis/git/repositories/{repositoryId?}", "git.repositories.get", REPOSITORIES
 )
+@route("GET", "_apis/git/repositories/{repositoryId?}", "git.repositories.get", REPOSITORIES)
 def get_repositories(ctx: Ctx) -> Reply:
-    project = require_project(ctx)
+    """Project-scoped by name or id; organisation-wide (no project in the URL) by id."""
     key = ctx.params.get("repositoryId")
     if key:
-        return Reply(repository_body(ctx, _find_repository(ctx, project, key), project, links=True))
-    repos = [r for r in ctx.store.state["repositories"].values() if r["projectId"] == project["id"]]
-    return collection([repository_body(ctx, r, project, links=False) for r in repos])
+        repo, project = _find_repository(ctx, ctx.project, key)
+        return Reply(repository_body(ctx, repo, project, links=True))
+    projects = ctx.store.state["projects"]
+    repos = [
+        r
+        for r in ctx.store.state["repositories"].values()
+        if ctx.project is None or r["projectId"] == ctx.project["id"]
+    ]
+    return collection(
+        [repository_body(ctx, r, projects[r["projectId"]], links=False) for r in repos]
+    )
 
 
 @route(
     "GET", "{project}/_apis/git/repositories/{repositoryId}/items/{*path}", "git.items.get", ITEMS
 )
+@route("GET", "_apis/git/repositories/{repositoryId}/items/{*path}", "git.items.get", ITEMS)
 def get_item(ctx: Ctx) -> Reply:
-    project = require_project(ctx)
-    repo = _find_repository(ctx, project, ctx.params["repositoryId"])
+    repo, project = _find_repository(ctx, ctx.project, ctx.params["repositoryId"])
     path = ctx.q("path") or ctx.params.get("path") or ctx.q("scopePath")
     level = (ctx.q("recursionLevel") or "none").lower()
     listing = level != "none" or (ctx.q("scopePath") is not None and not ctx.q("path"))
