@@ -206,9 +206,9 @@ def test_leaks_no_secret_or_pat_in_any_output_log_or_file(
 def arm_write_failure(emu) -> None:
     """Fail every request from the variable group's PUT on (HTTP 500, the emulator's faults).
 
-    `vars sync` re-reads the group and the project just before its PUT; the observer switches
-    the faults on once the project has been read, so the reads before succeed and the write
-    (with all its retries) fails.
+    `vars sync` re-reads the group and the project just before its PUT; the observer (which
+    the emulator calls before it answers) switches the faults on once the project has been
+    read, so the reads before succeed and the write (with all its retries) fails.
     """
     previous = emu.observer
 
