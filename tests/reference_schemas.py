@@ -17,7 +17,9 @@ How a request finds its operation (:class:`SpecIndex`):
   ``pipelines/pipelinepermissions/...`` beats ``pipelines/{pipelineId}/runs/...``);
 - fallbacks for routes the real service still answers but 7.1 documents elsewhere: a
   GET template whose last segment is a variable also matches without it (ADO's optional
-  trailing route values, e.g. ``GET _apis/build/folders``), and a project-scoped request
+  trailing route values, e.g. ``GET _apis/build/folders``); a required query parameter
+  may come as one more path segment instead (``PUT _apis/build/folders/{path}``, the
+  pre-5.0 form the recordings use); and a project-scoped request
   matches the organisation-level operation of the same resource (the pre-7.0
   ``{project}/_apis/distributedtask/variablegroups`` POST/PUT/DELETE routes), where the
   project in the path stands for a required ``projectIds`` query.
@@ -128,6 +130,8 @@ class SpecIndex:
         self.documents: dict[str, dict] = {}
         self.operations: list[Operation] = []
         self._validators: dict[tuple[str, str, str], Draft4Validator | None] = {}
+        self._documented: dict[tuple[Operation, tuple[str, ...]], set[str] | None] = {}
+        self._derived: dict[tuple[str, str], list[str]] = {}
         for path in sorted(spec_dir.glob("*/7.1/*.json")):
             self._load(path)
 
@@ -189,6 +193,17 @@ class SpecIndex:
         ]
         if trailing:
             return Match(min(trailing, key=_specificity), via="optional trailing route value")
+        as_route_value = [
+            op
+            for op in self.operations
+            if op.method == method
+            and len(op.required_query - keys) == 1
+            and _segments_match(op.segments, segments[:-1])
+        ]
+        if as_route_value:
+            return Match(
+                min(as_route_value, key=_specificity), via="required query as a route value"
+            )
         if len(segments) > 2 and segments[2].lower() == "_apis":
             org_level = [segments[0], *segments[2:]]
             lifted = [
@@ -252,47 +267,99 @@ class SpecIndex:
         schema = self.response_schema(op)
         return schema is not None and self.resolve(op, schema).get("type") == "array"
 
-    def _properties(self, op: Operation, schema: dict) -> dict[str, Any]:
-        """Declared properties of an object schema, its ``allOf`` parts included."""
-        schema = self.resolve(op, schema)
-        properties = dict(schema.get("properties", {}))
-        for part in schema.get("allOf", []):
-            properties.update(self._properties(op, part))
+    def _subtypes(self, op: Operation, name: str) -> list[str]:
+        """Definitions deriving from ``name`` (``allOf`` naming it): the wire carries theirs."""
+        key = (op.spec, name)
+        if key not in self._derived:
+            ref = f"#/definitions/{name}"
+            self._derived[key] = [
+                sub
+                for sub, schema in self.documents[op.spec].get("definitions", {}).items()
+                if any(part.get("$ref") == ref for part in schema.get("allOf", []))
+            ]
+        return self._derived[key]
+
+    def _properties(self, op: Operation, schema: dict, subtypes: bool = True) -> dict[str, Any]:
+        """Declared properties of an object schema: its ``allOf`` parts and, for a named
+        definition, those of the definitions derived from it (swagger 2.0 models the
+        service's polymorphic types, e.g. ``YamlProcess`` for a ``BuildProcess``, that way).
+        """
+        name = schema.get("$ref", "").removeprefix("#/definitions/")
+        resolved = self.resolve(op, schema)
+        properties = dict(resolved.get("properties", {}))
+        for part in resolved.get("allOf", []):
+            properties.update(self._properties(op, part, subtypes=False))
+        if subtypes and name:
+            for sub in self._subtypes(op, name):
+                properties.update(self._properties(op, {"$ref": f"#/definitions/{sub}"}, False))
         return properties
 
     def documented_keys(self, op: Operation, path: tuple[str, ...]) -> set[str] | None:
         """Keys the 200 schema documents for the object at ``path`` (None: any key).
 
         ``path`` is a tuple of keys with ``"[]"`` for a list element; a collection answer's
-        ``value`` steps into the items of an array schema.
+        ``value`` steps into the items of an array schema. ``ReferenceLinks`` (``_links``)
+        is a dictionary of named links on the wire, whatever its swagger model says.
         """
         schema = self.response_schema(op)
         if schema is None:
             return set()
-        schema = self.resolve(op, schema)
         steps = list(path)
-        if schema.get("type") == "array":
+        if self.resolve(op, schema).get("type") == "array":
             if not steps:
                 return {"count", "value"}
             if steps[0] == "value":
                 steps = steps[1:]
         for step in steps:
+            if schema.get("$ref") == "#/definitions/ReferenceLinks":
+                return None
             if step == "[]":
-                schema = self.resolve(op, schema.get("items", {}))
+                schema = self.resolve(op, schema).get("items", {})
                 continue
             properties = self._properties(op, schema)
             extra = self.resolve(op, schema).get("additionalProperties")
             if step in properties:
-                schema = self.resolve(op, properties[step])
+                schema = properties[step]
             elif isinstance(extra, dict):
-                schema = self.resolve(op, extra)
+                schema = extra
             else:
                 return set()
-        schema = self.resolve(op, schema)
+        if schema.get("$ref") == "#/definitions/ReferenceLinks":
+            return None
         properties = self._properties(op, schema)
-        if not properties and schema.get("additionalProperties") not in (None, False):
+        if not properties and self.resolve(op, schema).get("additionalProperties") not in (
+            None,
+            False,
+        ):
             return None
         return set(properties)
+
+    def undocumented_keys(self, op: Operation, body: Any) -> set[str]:
+        """Key paths in ``body`` that the operation's schema does not document."""
+        found: set[str] = set()
+
+        def walk(value: Any, path: tuple[str, ...]) -> None:
+            if isinstance(value, list):
+                for item in value:
+                    walk(item, (*path, "[]"))
+                return
+            if not isinstance(value, dict):
+                return
+            allowed = self._documented_cache(op, path)
+            for key, item in value.items():
+                if allowed is not None and key not in allowed:
+                    found.add(".".join((*path, key)).replace(".[]", "[]"))
+                elif allowed is not None:
+                    walk(item, (*path, key))
+
+        walk(body, ())
+        return found
+
+    def _documented_cache(self, op: Operation, path: tuple[str, ...]) -> set[str] | None:
+        key = (op, path)
+        if key not in self._documented:
+            self._documented[key] = self.documented_keys(op, path)
+        return self._documented[key]
 
     def validate(self, op: Operation, body: Any) -> list[str]:
         """Error messages (empty when valid) for ``body`` as the answer of ``op``."""
@@ -348,6 +415,8 @@ class SchemaRecorder:
     unmatched: Counter = field(default_factory=Counter)  # "METHOD route" -> responses
     without_schema: Counter = field(default_factory=Counter)  # reason -> responses
     failures: list[Failure] = field(default_factory=list)
+    # operation name -> key paths the emulator sent that the schema does not document
+    undocumented: dict[str, set[str]] = field(default_factory=dict)
     _reported: int = 0
     _index: SpecIndex | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -415,6 +484,9 @@ class SchemaRecorder:
                 )
             else:
                 self.validated[op.name] += 1
+                found = index.undocumented_keys(op, body)
+                if found:
+                    self.undocumented.setdefault(op.name, set()).update(found)
 
     def acknowledge(self) -> list[Failure]:
         """The failures recorded since the previous call, now marked as reported.
@@ -455,6 +527,15 @@ class SchemaRecorder:
             if self.without_schema:
                 lines.append("answered without a schema to validate against:")
                 lines += [f"  {n:5d}  {why}" for why, n in sorted(self.without_schema.items())]
+            if self.undocumented:
+                lines.append(
+                    "keys answered but not documented by the 7.1 schema (information; the "
+                    "recording and example replays judge them):"
+                )
+                lines += [
+                    f"  {name}: {', '.join(sorted(paths))}"
+                    for name, paths in sorted(self.undocumented.items())
+                ]
             if self.unmatched:
                 lines.append("answered by routes outside the reference specs (not validated):")
                 lines += [f"  {n:5d}  {route}" for route, n in sorted(self.unmatched.items())]

@@ -84,6 +84,13 @@ class FakeExchange:
         ),
         ("GET", "/demo/_apis/projects/batcomputer", {}, "Core Projects_Get", ""),
         (
+            "PUT",
+            "/demo/p/_apis/build/folders/TestFolder",
+            {},
+            "Build Folders_Create",
+            "required query as a route value",
+        ),
+        (
             "DELETE",
             "/demo/p/_apis/distributedtask/variablegroups/4",
             {},
@@ -190,3 +197,12 @@ def test_spec_index_documented_keys_follow_refs_items_and_dictionaries(index):
     listing = index.match("GET", "/demo/p/_apis/serviceendpoint/endpoints").operation
     assert index.documented_keys(listing, ()) == {"count", "value"}
     assert "authorization" in index.documented_keys(listing, ("value", "[]"))
+
+
+def test_spec_index_undocumented_keys_lists_paths_outside_the_schema(index):
+    op = index.match("GET", "/demo/p/_apis/serviceendpoint/endpoints").operation
+    body = {
+        "count": 1,
+        "value": [{"id": "x", "isOutdated": False, "authorization": {"parameters": {"a": "b"}}}],
+    }
+    assert index.undocumented_keys(op, body) == {"value[].isOutdated"}
