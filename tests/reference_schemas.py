@@ -397,6 +397,7 @@ class Failure:
     operation: str
     reference: str  # spec file and line of the operation's path template
     errors: list[str]
+    reported: bool = False  # a test has failed because of it
 
     def __str__(self) -> str:
         shown = "; ".join(self.errors[:5]) + (" ..." if len(self.errors) > 5 else "")
@@ -417,7 +418,6 @@ class SchemaRecorder:
     failures: list[Failure] = field(default_factory=list)
     # operation name -> key paths the emulator sent that the schema does not document
     undocumented: dict[str, set[str]] = field(default_factory=dict)
-    _reported: int = 0
     _index: SpecIndex | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -488,20 +488,16 @@ class SchemaRecorder:
                 if found:
                     self.undocumented.setdefault(op.name, set()).update(found)
 
-    def acknowledge(self) -> list[Failure]:
-        """The failures recorded since the previous call, now marked as reported.
-
-        For callers that report each failure themselves (the replays attach them to the
-        interaction that caused them).
-        """
+    def claim(self, failures: list[Failure]) -> None:
+        """Mark failures as reported by the caller (the replays fail the interaction)."""
         with self._lock:
-            new = self.failures[self._reported :]
-            self._reported = len(self.failures)
-        return new
+            for failure in failures:
+                failure.reported = True
 
     def assert_clean(self) -> None:
-        """Raise AssertionError for failures recorded since the previous call."""
-        new = self.acknowledge()
+        """Raise AssertionError for the failures no test has reported yet."""
+        new = self.unreported
+        self.claim(new)
         if new:
             raise AssertionError(
                 f"{len(new)} emulator response(s) do not match the reference schemas:\n"
@@ -511,7 +507,7 @@ class SchemaRecorder:
     @property
     def unreported(self) -> list[Failure]:
         with self._lock:
-            return self.failures[self._reported :]
+            return [f for f in self.failures if not f.reported]
 
     def summary_lines(self) -> list[str]:
         """Human-readable counts for the terminal summary."""

@@ -209,7 +209,9 @@ class Replayer:
         outcome = Outcome(label=label, reference=reference, expected_status=expected_status)
         seen = len(RECORDER.failures)
         outcome.status, answer, outcome.sent = self.send(method, segments, query, body, accept)
-        outcome.schema_failures = [str(f) for f in RECORDER.failures[seen:]]
+        caused = RECORDER.failures[seen:]
+        RECORDER.claim(caused)
+        outcome.schema_failures = [str(f) for f in caused]
         if outcome.status == expected_status:
             outcome.differences = key_differences(expected_json, answer, documented, retired)
             self.ids.learn(expected_json, answer)
