@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bootstrap import credentials
+from bootstrap.config import RESERVED_VARIABLE
 from bootstrap.errors import ApplyError, BootstrapError, ConfigError, CredentialError, NotFound
 
 STATE_FILE = "pushed-secrets.json"
@@ -215,7 +216,7 @@ def list_variables(cfg, remote_group: Mapping[str, Any] | None) -> list[dict[str
         elif var.get("isSecret"):
             state = "remote holds a secret"
         else:
-            state = "set remotely" if var.get("value") == value else "differs remotely"
+            state = SET_REMOTELY if var.get("value") == value else "differs remotely"
         rows.append({"name": name, "secret": False, "source": SOURCE_CONFIG, "remote": state})
     states = secret_states(cfg, remote_group)
     for name, local in local_values(cfg).items():
@@ -295,8 +296,6 @@ def fingerprint(key: bytes, group: str, name: str, value: str) -> str:
 
 def desired_variables(cfg) -> dict[str, str]:
     """The plain variables of the group: config's, plus AZURE_SVC_CONNECTION as `up` sets it."""
-    from bootstrap.config import RESERVED_VARIABLE
-
     return {**cfg.variable_group.variables, RESERVED_VARIABLE: cfg.service_connection.name}
 
 
@@ -311,7 +310,6 @@ def storable_secrets(cfg) -> list[str]:
 
 
 def _secret_decision(
-    name: str,
     remote_var: Mapping[str, Any] | None,
     local: LocalValue,
     known: str | None,
@@ -379,7 +377,6 @@ def compute_plan(
             fingerprint(key, gkey, name, local.value) if key and local.value is not None else None
         )
         push, reason = _secret_decision(
-            name,
             remote.get(name),
             local,
             state.fingerprint(gkey, group_id, name),
