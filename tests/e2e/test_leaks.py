@@ -157,6 +157,7 @@ def test_leaks_no_secret_or_pat_in_any_output_log_or_file(
     run("plan", "plan", "--detailed-exitcode", expect=2)
     run("up", "up", "--yes")
     run("status", "status")
+    run("status json", "status", "--output", "json")
     run("plan json", "plan", "--output", "json")
 
     # secret values into the group
@@ -178,6 +179,7 @@ def test_leaks_no_secret_or_pat_in_any_output_log_or_file(
     assert "updating variable group shared-variables failed" in failed.stderr
 
     # tear down
+    run("vars unset", "vars", "unset", "ACR_PASSWORD")
     run("down", "down", "--yes")
     run("logout", "logout")
 
