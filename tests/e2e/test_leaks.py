@@ -2,9 +2,11 @@
 
 One scenario runs the whole life cycle with known, awkward secret values (quotes, slashes,
 non-ASCII, ``%``, ``&``, ``=``): a rejected and an accepted `login`, `vars set`, `plan`, `up`
-(which sends the service principal key in the service connection body), `status`, `vars list`,
-`vars sync` (first push, rotation, dry run, JSON), a PAT from the environment that is
-rejected, a write the emulator fails (fault injection), `down`, `logout`. Everything a user or
+(which sends the service principal key in the service connection body), `status` (text and
+JSON), `vars list` (text and JSON), `vars sync` (first push, rotation, dry run, JSON, a value
+from ``BOOTSTRAP_SECRET_<NAME>``), a PAT from the environment that is rejected (`vars sync`,
+`up`), a write the emulator fails (fault injection), `vars unset`, `down`, `logout`. msrest's
+HTTP logger is switched on so request and response bodies are logged. Everything a user or
 operator could see is captured and searched:
 
 - each command's stdout and stderr (click's CliRunner keeps them apart), and the text of any
