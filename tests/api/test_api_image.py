@@ -8,7 +8,10 @@ import fnmatch
 import importlib.metadata
 import re
 import sys
+import tomllib
 from collections import defaultdict
+
+from packaging.requirements import Requirement
 
 from .conftest import MODEL_API
 
@@ -102,3 +105,19 @@ def test_requirements_cover_every_import_of_the_app():
                     continue
                 provided = {d.lower().replace("_", "-") for d in distributions.get(top, [])}
                 assert provided & pinned, f"{path.name} imports {top}, not in requirements.txt"
+
+
+def test_requirements_pin_each_api_extra_package_within_its_lower_bound():
+    """pyproject's ``api`` extra (what the tests install) and requirements.txt (what the image
+    installs) name the same direct dependencies, and each pin satisfies the extra's bound."""
+    pyproject = tomllib.loads((MODEL_API.parent / "pyproject.toml").read_text())
+    extra = [Requirement(r) for r in pyproject["project"]["optional-dependencies"]["api"]]
+    pins = {}
+    for line in (MODEL_API / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    for requirement in extra:
+        pinned = pins.get(requirement.name.lower().replace("_", "-"))
+        assert pinned, f"{requirement.name} is in the api extra but not in requirements.txt"
+        assert requirement.specifier.contains(pinned), f"{requirement.name}=={pinned}"
