@@ -9,7 +9,8 @@
   when the queues have the same fields), and an empty list where the reference has objects
   is a difference (nothing would be compared); ``null`` on either side constrains nothing below it
   (the service sends ``null`` for absent structure, e.g. ``variableGroupProjectReferences``
-  in a list answer); a dict where the other side has a list or a scalar is a difference.
+  in a list answer); otherwise the JSON types must agree (an id sent as a string where the
+  service sends a number is a difference, though the values themselves may differ).
 - :class:`IdMap` carries ids and names from recorded answers to the emulator's answers, so
   later recorded requests can be rewritten to address what the emulator created.
 """
@@ -162,11 +163,16 @@ def merge_shapes(values: list[Any]) -> Any:
 
 
 def _kind(value: Any) -> str:
+    """The JSON type of a value (``null`` is handled before this is asked)."""
     if isinstance(value, dict):
         return "object"
     if isinstance(value, list):
         return "array"
-    return "scalar"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "string"
 
 
 def key_differences(

@@ -42,6 +42,9 @@ def test_key_differences_null_constrains_nothing_but_kinds_must_agree():
     assert key_differences({"data": {}}, {"data": []}) == [
         ".data: array where the reference has object"
     ]
+    assert key_differences({"id": 47, "ok": True}, {"id": "47", "ok": False}) == [
+        ".id: string where the reference has number"
+    ]
 
 
 def test_key_differences_lets_documented_extra_keys_through():
