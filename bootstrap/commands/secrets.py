@@ -14,7 +14,7 @@ import click
 
 from bootstrap import credentials
 from bootstrap.commands import debug_option, output_option
-from bootstrap.errors import EXIT_FAILURE, EXIT_OK, UsageError
+from bootstrap.errors import EXIT_OK, UsageError
 from bootstrap.redaction import redact
 
 DEFAULT_CONFIG = "config/bootstrap.yaml"
@@ -252,8 +252,7 @@ def _confirm(cfg, plan) -> None:
     if deletions:
         question = f"Apply these changes, deleting {', '.join(deletions)}, to {_where(cfg)}?"
     if not click.confirm(redact(question), default=False, err=True):
-        _echo("cancelled: nothing was changed", err=True)
-        click.get_current_context().exit(EXIT_FAILURE)
+        raise UsageError("cancelled: nothing was changed")
 
 
 _SYMBOL = {"create": "+", "update": "~", "delete": "-"}

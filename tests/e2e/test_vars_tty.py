@@ -105,7 +105,7 @@ def test_vars_tty_sync_prompts_for_value_and_confirmation(emu, child_env, tmp_pa
         [("Value of ACR_PASSWORD", "typed-acr-1"), ("Apply these changes", "n")],
         child_env,
     )
-    assert declined == 1, shown
+    assert declined == 2, shown
     assert "cancelled: nothing was changed" in shown
     assert group(emu)["variables"]["ACR_PASSWORD"]["value"] is None
     code, shown = on_tty(
