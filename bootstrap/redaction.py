@@ -27,6 +27,7 @@ MIN_LENGTH = 4
 
 _lock = threading.Lock()
 _needles: set[str] = set()
+_ordered: tuple[str, ...] = ()
 _factory_installed = False
 
 
@@ -90,17 +91,18 @@ def register(secret: str | None) -> None:
     """Register a secret value (and its encodings) for redaction from now on."""
     if not secret or len(secret) < MIN_LENGTH:
         return
+    global _ordered
     with _lock:
         _needles.update(_variants(secret))
+        _ordered = tuple(sorted(_needles, key=len, reverse=True))
         _install_record_factory()
 
 
 def redact(text: str) -> str:
     """Return ``text`` with every registered secret (in any registered encoding) masked."""
-    if not text or not _needles:
+    needles = _ordered  # longest first, so a secret containing another is masked whole
+    if not text or not needles:
         return text
-    with _lock:
-        needles = sorted(_needles, key=len, reverse=True)
     for needle in needles:
         if needle in text:
             text = text.replace(needle, MASK)
@@ -109,8 +111,10 @@ def redact(text: str) -> str:
 
 def clear() -> None:
     """Forget every registered secret (tests only: a process never needs to)."""
+    global _ordered
     with _lock:
         _needles.clear()
+        _ordered = ()
 
 
 class RedactingFormatter(logging.Formatter):
