@@ -346,3 +346,22 @@ def test_vars_sync_after_up_leaves_plan_empty(make_emulator, isolated_environmen
     assert run(emu, "up", "--yes", env=env).exit_code == 0
     assert run(emu, "vars", "sync", "--yes", "--detailed-exitcode", env=env).exit_code == 0
     assert len(settled_writes(emu)) == before
+
+
+def test_vars_sync_failed_write_records_nothing_and_next_sync_pushes(emulator, cfg_path, group):
+    from tests.e2e.test_leaks import arm_write_failure
+
+    set_secret(cfg_path, "ACR_PASSWORD", "acr-fail-1")
+    arm_write_failure(emulator)
+    failed = sync(cfg_path, "--yes")
+    emulator.set_faults(0.0)
+    assert failed.exit_code == 1, failed.output
+    last = failed.output.strip().splitlines()[-1]
+    assert last.startswith("error: updating variable group shared-variables failed: ")
+    assert "run `bootstrap vars sync` again" in last
+    assert not secrets.state_path().exists()
+    assert stored(emulator, "ACR_PASSWORD")["value"] is None
+    retried = sync(cfg_path, "--yes")
+    assert retried.exit_code == 0, retried.output
+    assert "never pushed from this machine" in retried.output
+    assert stored(emulator, "ACR_PASSWORD")["value"] == "acr-fail-1"
