@@ -150,10 +150,10 @@ def read_hidden(prompt_text: str, *, confirm: bool = False) -> str:
 
 
 def read_stdin(stream=None) -> str:
-    """A value piped on stdin (first line, stripped), registered; empty input is an error."""
+    """A value piped on stdin (all of it, surrounding whitespace stripped, so a multi-line
+    value such as a certificate survives), registered; empty input is an error."""
     stream = stream if stream is not None else sys.stdin
-    line = stream.readline()
-    return _accept(line, "nothing was read from stdin")
+    return _accept(stream.read(), "nothing was read from stdin")
 
 
 def _accept(value: str, empty_message: str) -> str:

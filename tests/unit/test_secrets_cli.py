@@ -135,3 +135,12 @@ def test_secrets_cli_vars_set_too_short_value_is_refused(tmp_path, isolated_envi
     assert result.exit_code == 2
     assert "too short" in result.output
     assert SECRET_KEY not in isolated_environment.entries
+
+
+def test_secrets_cli_vars_set_stdin_keeps_a_multi_line_value(tmp_path, isolated_environment):
+    value = "-----BEGIN KEY-----\nabc123\n-----END KEY-----"
+    result = run(
+        "vars", "set", "ACR_PASSWORD", "--stdin", "--config", config(tmp_path), input=value + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert isolated_environment.entries[SECRET_KEY] == value
