@@ -279,8 +279,8 @@ def _node_at(root, loc: tuple):
             if pair is None:
                 return key or node
             key, node = pair
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(
-            node.value
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
         ):
             key, node = None, node.value[part]
         else:
