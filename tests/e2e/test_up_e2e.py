@@ -373,3 +373,19 @@ def test_plan_warns_when_yaml_also_declares_a_pipeline_resource_trigger(
         result.output
     )
     assert "batcomputer-build-api.yml declares" not in result.output
+
+
+def test_up_on_a_terminal_asks_and_applies_only_after_yes(emu):
+    import os
+
+    from tests.e2e.test_vars_tty import on_tty
+
+    env = {**os.environ, "AZURE_DEVOPS_EXT_PAT": "demo-pat"}
+    argv = ["up", "--config", str(DEMO_CONFIG), "--org", emu.url]
+    code, shown = on_tty(argv, [("Apply these changes?", "n")], env)
+    assert code == 2, shown
+    assert "cancelled: nothing was changed" in shown
+    assert settled_writes(emu) == []
+    code, shown = on_tty(argv, [("Apply these changes?", "y")], env)
+    assert code == 0, shown
+    assert sorted(definitions(emu)) == sorted(PIPELINES)
