@@ -145,6 +145,8 @@ def _parse_schema(schema: dict, path: Path) -> tuple[tuple[str, ...], tuple[Feat
     labels = schema.get("labels")
     if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)):
         raise ModelLoadError(f"{path}: 'labels' must be a non-empty list of strings")
+    if len(set(labels)) != len(labels):
+        raise ModelLoadError(f"{path}: 'labels' must be unique")
     raw_features = schema.get("features")
     if not (isinstance(raw_features, list) and raw_features):
         raise ModelLoadError(f"{path}: 'features' must be a non-empty list")
@@ -164,6 +166,12 @@ def _parse_schema(schema: dict, path: Path) -> tuple[tuple[str, ...], tuple[Feat
             and all(isinstance(c, str) for c in categories)
         ):
             raise ModelLoadError(f"{where} ({raw['name']}): a category needs 'categories'")
+        max_length = raw.get("max_length")
+        if max_length is not None and (type(max_length) is not int or max_length < 0):
+            raise ModelLoadError(f"{where} ({raw['name']}): 'max_length' must be a whole number")
+        for bound in ("min", "max"):
+            if raw.get(bound) is not None and type(raw[bound]) not in (int, float):
+                raise ModelLoadError(f"{where} ({raw['name']}): '{bound}' must be a number")
         features.append(
             Feature(
                 name=raw["name"],
@@ -174,7 +182,7 @@ def _parse_schema(schema: dict, path: Path) -> tuple[tuple[str, ...], tuple[Feat
                 categories=tuple(categories) if raw["type"] == "category" else None,
                 min=raw.get("min"),
                 max=raw.get("max"),
-                max_length=raw.get("max_length"),
+                max_length=max_length,
             )
         )
     names = [f.name for f in features]

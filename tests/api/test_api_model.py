@@ -80,10 +80,13 @@ def test_load_model_label_count_disagreeing_with_the_model_is_refused(copy_of):
     ("change", "words"),
     [
         (lambda s: s.update(labels=[]), ("'labels'",)),
+        (lambda s: s.update(labels=["died", "died"]), ("'labels'", "unique")),
         (lambda s: s.update(features="Pclass"), ("'features'",)),
         (lambda s: s["features"][0].update(type="float"), ("features[0]", "type")),
         (lambda s: s["features"][1].pop("categories"), ("Sex", "categories")),
         (lambda s: s["features"].append(dict(s["features"][0])), ("unique",)),
+        (lambda s: s["features"][7].update(max_length="200"), ("Name", "max_length")),
+        (lambda s: s["features"][2].update(min="0"), ("Age", "'min'")),
     ],
 )
 def test_load_model_malformed_schema_is_refused(copy_of, change, words):
