@@ -206,6 +206,7 @@ def export_onnx(
     when the difference exceeds PARITY_TOLERANCE, so a bad conversion is never registered.
     """
     import onnxruntime
+    from onnx.helper import make_opsetid
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
@@ -219,6 +220,10 @@ def export_onnx(
     onx = convert_sklearn(
         model, initial_types=inputs, options={id(model): {"zipmap": False}}, name=name
     )
+    # skl2onnx lists the opset imports in set order, which varies between processes.
+    imports = sorted((o.domain, o.version) for o in onx.opset_import)
+    del onx.opset_import[:]
+    onx.opset_import.extend(make_opsetid(domain, version) for domain, version in imports)
     payload = onx.SerializeToString()
     session = onnxruntime.InferenceSession(payload, providers=["CPUExecutionProvider"])
     output_names = [output.name for output in session.get_outputs()]
