@@ -299,6 +299,10 @@ def _failure(failure: errors.ApiFailure) -> Reply:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Buffered writes (flushed once per answer by the stdlib) and no Nagle delay: headers and
+    # body leave together, without the ~40 ms stall of a small write waiting for an ACK.
+    wbufsize = -1
+    disable_nagle_algorithm = True
     server_version = "Microsoft-IIS/10.0"
     sys_version = ""
     emulator: Emulator
