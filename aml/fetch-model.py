@@ -23,7 +23,7 @@ DEFAULT_OUTPUT = REPO_ROOT / "model-api" / "model"
 
 
 def fetch(args: argparse.Namespace, settings: Settings) -> None:
-    name = settings.require("AZML_MODEL")
+    name = settings.model_name()
     selector = Selector(version=args.model_ver, best=args.use_best)
     destination = Path(args.output_path)
     backend = get_backend(settings)

@@ -30,7 +30,7 @@ def train(args: argparse.Namespace, settings: Settings) -> None:
     check_script(script)
     datapath = settings.datapath()
     experiment = settings.require("AZML_EXPERIMENT")
-    model_name = settings.require("AZML_MODEL")
+    model_name = settings.model_name()
     on_azure = settings.backend == "azureml"
     run_local = on_azure and settings.run_local
     compute = settings.compute() if on_azure and not run_local else None

@@ -37,7 +37,7 @@ from .backend import (
     run_script_locally,
     select_version,
 )
-from .errors import AmlError, ConfigError, NotFound
+from .errors import AmlError, NotFound
 
 DATASTORE = "workspaceblobstore"
 
@@ -166,8 +166,6 @@ class LocalBackend:
     def register_model(
         self, name: str, outputs: Path, tags: dict[str, str], run_id: str, metrics: dict
     ) -> ModelVersion:
-        if not name.replace("-", "").replace("_", "").isalnum():
-            raise ConfigError(f"AZML_MODEL={name}: use letters, digits, '-' and '_'")
         folder = self.root / "models" / name
         version = _claim_next(folder, lambda v: (folder / str(v)).mkdir())
         target = folder / str(version)

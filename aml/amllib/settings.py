@@ -51,6 +51,7 @@ COMPUTE_VARIABLES = (
 )
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off", "")
+MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 DATAPATH_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 
 
@@ -123,6 +124,17 @@ class Settings:
             raise ConfigError(
                 f"AZML_DATAPATH={value} is not a datastore folder path",
                 "use letters, digits, '.', '_', '-' and '/' (e.g. titanic-data)",
+            )
+        return value
+
+    def model_name(self) -> str:
+        """AZML_MODEL, checked against Azure ML's rule for asset names."""
+        value = self.require("AZML_MODEL")
+        if not MODEL_NAME_PATTERN.match(value):
+            raise ConfigError(
+                f"AZML_MODEL={value} is not a model name",
+                "start with a letter or digit; then letters, digits, '-', '_' or '.' "
+                "(at most 255 characters)",
             )
         return value
 

@@ -155,18 +155,26 @@ def test_batcomputer_local_flow_from_a_zipped_sample(aml, workspace, tmp_path):
     trained = aml("run-training.py", "--estimators", "20", **BATCOMPUTER)
     assert trained.returncode == 0, trained.stderr
     assert "registered model batcomputer version 1" in trained.stdout
-    tags = registry(workspace, "batcomputer")[1]["tags"]
+    again = aml("run-training.py", "--estimators", "3", "--seed", "9", **BATCOMPUTER)
+    assert again.returncode == 0, again.stderr
+    assert "registered model batcomputer version 2" in again.stdout
+    models = registry(workspace, "batcomputer")
+    assert sorted(models) == [1, 2]
+    tags = models[1]["tags"]
     assert tags["script"] == "scikit-batcomputer.py"
-    assert tags["estimators"] == "20"
+    assert (tags["estimators"], models[2]["tags"]["estimators"]) == ("20", "3")
     assert tags["data"] == "batcomputer-street:1"
+    accuracies = {v: float(r["tags"]["accuracy"]) for v, r in models.items()}
+    best = max(sorted(accuracies), key=accuracies.get)
 
-    out = tmp_path / "fetched"
-    fetched = aml("fetch-model.py", "--use-best", "--output-path", str(out), **BATCOMPUTER)
-    assert fetched.returncode == 0, fetched.stderr
-    assert fetched.stdout.splitlines()[-1] == f"{VSO}1"
-    metadata, schema, _ = assert_fetched(out, "batcomputer", 1, tags)
-    assert schema["labels"] == ["unresolved", "resolved"]
-    assert metadata["metrics"]["n_rows"] > 4000
+    for args, version in [((), 2), (("--model-ver", "1"), 1), (("--use-best",), best)]:
+        out = tmp_path / f"fetched-{'-'.join(args) or 'latest'}"
+        fetched = aml("fetch-model.py", *args, "--output-path", str(out), **BATCOMPUTER)
+        assert fetched.returncode == 0, fetched.stderr
+        assert fetched.stdout.splitlines()[-1] == f"{VSO}{version}"
+        metadata, schema, _ = assert_fetched(out, "batcomputer", version, models[version]["tags"])
+        assert schema["labels"] == ["unresolved", "resolved"]
+        assert metadata["metrics"]["n_rows"] > 4000
 
 
 def test_training_failure_fails_the_step_and_marks_the_run_failed(aml, workspace, tmp_path):

@@ -96,6 +96,7 @@ def test_run_training_azureml_bad_setting_exits_2(aml, changes, expected):
         ({"AZML_SCRIPT": "../aml/fetch-model.py"}, "give a file name in training/, not a path"),
         ({"AZML_DATAPATH": "../outside"}, "AZML_DATAPATH=../outside is not a datastore folder"),
         ({"AZML_DATAPATH": "a b"}, "is not a datastore folder path"),
+        ({"AZML_MODEL": "my model"}, "AZML_MODEL=my model is not a model name"),
     ],
 )
 def test_run_training_bad_variable_exits_2(aml, workspace, variables, expected):
@@ -144,6 +145,11 @@ def test_upload_data_empty_folder_exits_2(aml, tmp_path):
     empty.mkdir()
     line = one_line_error(aml("upload-data.py", "--data-dir", str(empty), **TITANIC), 2)
     assert "the folder is empty" in line
+
+
+def test_fetch_model_bad_model_name_exits_2(aml):
+    line = one_line_error(aml("fetch-model.py", **{**TITANIC, "AZML_MODEL": "-x/"}), 2)
+    assert "AZML_MODEL=-x/ is not a model name" in line
 
 
 def test_fetch_model_with_nothing_registered_exits_1(aml, tmp_path):
