@@ -258,12 +258,16 @@ class Emulator:
         except errors.ApiFailure as failure:
             return _failure(failure), route.route_id, request_json
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            logger.debug("bad input on %s %s: %r", method, raw_path, exc)
+            # what malformed input raises (a string where a number or object belongs...)
+            logger.debug("bad input on %s %s", method, raw_path, exc_info=True)
             return (
                 _failure(errors.argument(f"The request is not valid: {exc}")),
                 route.route_id,
                 request_json,
             )
+        except Exception:  # an emulator bug: answer as the service does, say so in the log
+            logger.exception("emulator failed on %s %s", method, raw_path)
+            return _failure(errors.internal_error()), route.route_id, request_json
         if method in WRITE_METHODS and reply.status < 400:
             self.store.save()
         return reply, route.route_id, request_json
@@ -422,6 +426,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             self.rfile.close()
+            self.wfile.close()
         except OSError:
             pass
 

@@ -317,3 +317,53 @@ def test_queue_build_and_run_pipeline_are_recorded(sdk, repo):
     assert [p.name for p in pipelines.list_pipelines("batcomputer")] == ["training"]
     with pytest.raises(AzureDevOpsServiceError):
         pipelines.run_pipeline({}, "batcomputer", 999)
+
+
+def test_get_then_update_unchanged_round_trips_every_field(sdk, repo, emulator):
+    build = sdk.get_build_client()
+    project = sdk.get_core_client().get_project("batcomputer")
+    group = call(
+        emulator,
+        "POST",
+        "_apis/distributedtask/variablegroups",
+        api_version="7.1-preview.2",
+        json={
+            "name": "g",
+            "type": "Vsts",
+            "variables": {"a": {"value": "1"}},
+            "variableGroupProjectReferences": [
+                {"name": "g", "projectReference": {"id": project.id}}
+            ],
+        },
+    ).json()
+    source = build.create_definition(_definition(repo, "source"), "batcomputer")
+    created = build.create_definition(
+        _definition(
+            repo,
+            "api",
+            path="\\ml",
+            variable_groups=[{"id": group["id"]}],
+            variables={"KEY": {"value": "k", "isSecret": True}, "PLAIN": {"value": "p"}},
+            triggers=[
+                {
+                    "triggerType": "buildCompletion",
+                    "definition": {"id": source.id},
+                    "branchFilters": ["+refs/heads/main"],
+                    "requiresSuccessfulBuild": True,
+                }
+            ],
+        ),
+        "batcomputer",
+    )
+    fetched = build.get_definition("batcomputer", created.id)
+    again = build.update_definition(fetched, "batcomputer", created.id)
+    before, after = (
+        build._serialize.body(fetched, "BuildDefinition"),
+        build._serialize.body(again, "BuildDefinition"),
+    )
+    for changing in ("revision", "url", "_links", "createdDate"):
+        before.pop(changing, None)
+        after.pop(changing, None)
+    assert after == before
+    stored = emulator.store.state["definitions"][str(created.id)]["variables"]["KEY"]
+    assert stored["value"] == "k"
