@@ -113,6 +113,7 @@ def read_state(cfg, client) -> Context:
             "service_connection": lambda: service_connection.read(ctx),
             "variable_group": lambda: variable_group.read(ctx),
             "pipelines": lambda: client.list_definitions(ctx.project_name),
+            "keyring": variable_group.prepare_secret_states,
         }
     )
     if isinstance(first["project"], BaseException):
@@ -137,11 +138,15 @@ def read_state(cfg, client) -> Context:
     ctx.lookups["definitions"] = definitions
     for pipe in cfg.pipelines:
         ctx.put(pipeline.KIND, pipe.name, pipeline.match(definitions, pipe.name, pipe.folder))
-    second = _concurrently(
-        {key: (lambda k=key: permissions.read(ctx, k)) for key in permissions.keys(cfg)}
-    )
-    _raise_first(second)
-    for key, value in second.items():
+    second: dict[str, Callable[[], Any]] = {
+        key: (lambda k=key: permissions.read(ctx, k)) for key in permissions.keys(cfg)
+    }
+    # Local work (keyring, fingerprints) overlaps the permission reads' network wait.
+    second["secrets"] = lambda: variable_group.secret_states(ctx, first["variable_group"])
+    results = _concurrently(second)
+    _raise_first(results)
+    ctx.lookups["secret_states"] = results.pop("secrets")
+    for key, value in results.items():
         ctx.put(permissions.KIND, key, value)
     return ctx
 
@@ -215,7 +220,10 @@ def make_plan(cfg, client) -> Plan:
         fields,
         url=vg_actual and web(ctx.project_name, "variable_group", vg_actual["id"]),
     )
-    for secret, state in variable_group.secret_states(ctx, vg_actual).items():
+    states = ctx.lookups.get("secret_states")
+    if states is None:
+        states = variable_group.secret_states(ctx, vg_actual)
+    for secret, state in states.items():
         if state != "set remotely":
             vg_change.notes.append(f"secret {secret}: {state} (set it with `bootstrap vars sync`)")
     plan.changes.append(vg_change)
