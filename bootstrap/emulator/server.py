@@ -10,8 +10,9 @@ never blocks shutdown). Every request goes through, in order:
    the connection (no response, TCP RST), as a real network does; a client must re-read by
    name before retrying a create;
 2. authentication: Basic with any user name and one of the accepted PATs; otherwise 401 with
-   an empty body and the service's ``WWW-Authenticate`` headers, or - when the client did not
-   send ``X-TFS-FedAuthRedirect: Suppress`` - 203 with an HTML sign-in page;
+   an empty body and the service's ``WWW-Authenticate`` headers, or - for a request without
+   credentials that did not send ``X-TFS-FedAuthRedirect: Suppress`` - 203 with an HTML
+   sign-in page;
 3. routing, api-version checks and the handler (under the store lock);
 4. ``latency_ms`` of sleep, then the answer.
 
@@ -449,7 +450,9 @@ def _fault_reply(kind: str) -> Reply:
 
 
 def _unauthenticated(emu: Emulator, headers: dict[str, str]) -> Reply:
-    if headers.get("x-tfs-fedauthredirect", "").lower() != "suppress":
+    """401 for rejected credentials; an anonymous browser-like request gets the sign-in page."""
+    anonymous = not headers.get("authorization")
+    if anonymous and headers.get("x-tfs-fedauthredirect", "").lower() != "suppress":
         return Reply(
             raw=SIGN_IN_PAGE.encode("utf-8"), status=203, content_type="text/html; charset=utf-8"
         )

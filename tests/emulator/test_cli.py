@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -20,8 +21,10 @@ LINE = re.compile(
 
 
 def _start(*args: str) -> tuple[subprocess.Popen, str]:
+    script = Path(sys.executable).with_name("bootstrap")  # the installed console script
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "bootstrap.cli"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bootstrap.cli", "emulator", "--port", "0", *args],
+        [*command, "emulator", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

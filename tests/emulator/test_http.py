@@ -34,6 +34,10 @@ def test_auth_without_suppress_header_answers_203_sign_in_page(emulator):
     assert answer.status_code == 203
     assert answer.headers["Content-Type"].startswith("text/html")
     assert "Sign In" in answer.text
+    wrong = requests.get(
+        f"{emulator.url}/_apis/projects", headers={"Authorization": _basic("", "x")}, timeout=5
+    )
+    assert wrong.status_code == 401
 
 
 def test_auth_any_user_name_with_an_accepted_pat_is_let_in(emulator_factory):
