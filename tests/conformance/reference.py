@@ -253,6 +253,14 @@ class IdMap:
         decoded = unquote(raw)
         return str(self.values[decoded]) if decoded in self.values else raw
 
+    def query_value(self, key: str, value: str) -> str:
+        """A query value with recorded ids replaced, for id parameters only (``id``,
+        ``groupIds=1,2``, ``continuationToken``); ``$top=2`` stays 2."""
+        lowered = key.lower()
+        if lowered in ("id", "continuationtoken") or lowered.endswith(("id", "ids")):
+            return ",".join(self.segment(part) for part in value.split(","))
+        return value
+
     def body(self, value: Any, key: str = "") -> Any:
         """A recorded request body with the ids under id keys replaced."""
         if isinstance(value, dict):

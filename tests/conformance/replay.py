@@ -172,7 +172,7 @@ class Replayer:
     ) -> tuple[int, Any, str]:
         """Send one rewritten request; returns (status, JSON body or None, what was sent)."""
         path = self.rewrite_path(segments)
-        pairs = [(k, self.ids.segment(v)) for k, v in query]
+        pairs = [(k, self.ids.query_value(k, v)) for k, v in query]
         url = f"{self.base}/{path}" + (f"?{urlencode(pairs)}" if pairs else "")
         headers = {"Accept": accept}
         data = None

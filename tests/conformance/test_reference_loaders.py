@@ -65,6 +65,8 @@ def test_id_map_learns_ids_side_by_side_and_rewrites_requests():
     )
     assert ids.values == {"47": 2, "rec-project": "emu-project", "3941": 7}
     assert ids.segment("47") == "2"
+    assert ids.query_value("groupIds", "47,3941") == "2,7"
+    assert ids.query_value("$top", "47") == "47"
     assert ids.body([{"id": "47", "type": "variablegroup", "revision": 47}]) == [
         {"id": "2", "type": "variablegroup", "revision": 47}
     ]
