@@ -389,3 +389,53 @@ def test_up_on_a_terminal_asks_and_applies_only_after_yes(emu):
     code, shown = on_tty(argv, [("Apply these changes?", "y")], env)
     assert code == 0, shown
     assert sorted(definitions(emu)) == sorted(PIPELINES)
+
+
+def test_up_github_repository_uses_its_connection_and_the_local_checkout(
+    emu, rest, pipelines_repo, tmp_path
+):
+    pid = project_id(emu)
+    github = rest.call(
+        "POST",
+        "_apis/serviceendpoint/endpoints",
+        version="7.1-preview.4",
+        json={
+            "name": "github-mlops",
+            "type": "github",
+            "url": "https://github.com",
+            "authorization": {
+                "scheme": "PersonalAccessToken",
+                "parameters": {"accessToken": "gh-token-value"},
+            },
+            "serviceEndpointProjectReferences": [
+                {"projectReference": {"id": pid, "name": "batcomputer"}, "name": "github-mlops"}
+            ],
+        },
+    )
+    cfg = yaml.safe_load(DEMO_CONFIG.read_text())
+    cfg["repository"] = {
+        "type": "github",
+        "name": "contoso/mlops",
+        "branch": "main",
+        "service_connection": "github-mlops",
+        "local_path": str(pipelines_repo),
+    }
+    config = tmp_path / "github.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    result = run(emu, "up", "--yes", config=config)
+    assert result.exit_code == 0, result.output
+    for d in definitions(emu).values():
+        assert d["repository"]["type"] == "GitHub"
+        assert d["repository"]["id"] == "contoso/mlops"
+        assert d["repository"]["properties"]["connectedServiceId"] == github["id"]
+    assert run(emu, "plan", "--detailed-exitcode", config=config).exit_code == 0
+
+    cfg["repository"]["local_path"] = str(tmp_path / "elsewhere")
+    cfg["pipelines"].append({"name": "extra", "folder": "x", "yaml": "pipelines/extra.yml"})
+    config.write_text(yaml.safe_dump(cfg))
+    writes = len(settled_writes(emu))
+    missing = run(emu, "up", "--yes", config=config)
+    assert missing.exit_code == 1
+    assert "YAML file not found in the local checkout" in missing.output
+    assert "pipelines/extra.yml" in missing.output
+    assert len(settled_writes(emu)) == writes
