@@ -25,6 +25,7 @@ has its answer always finds its request in the log.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import logging
 import random
@@ -256,6 +257,8 @@ class Emulator:
                     if ctx.project is None:
                         raise errors.project_not_found(params["project"])
                 reply = route.handler(ctx)
+                # answers may share dicts with the store: detach them before the lock is left
+                reply.body = copy.deepcopy(reply.body)
         except errors.ApiFailure as failure:
             return _failure(failure), route.route_id, request_json
         except (ValueError, TypeError, KeyError, AttributeError) as exc:

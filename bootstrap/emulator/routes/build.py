@@ -149,16 +149,17 @@ def _variables_body(variables: dict[str, dict]) -> dict[str, Any]:
 
 
 def _trigger_body(ctx: Ctx, trigger: dict) -> dict[str, Any]:
+    """A stored trigger as answered; a build completion names its source definition."""
     if trigger["triggerType"] != "buildCompletion":
         return dict(trigger)
-    body = {key: value for key, value in trigger.items() if key != "definitionId"}
     source = ctx.store.state["definitions"].get(str(trigger["definitionId"]))
-    body["definition"] = (
+    reference = (
         definition_reference(ctx, source, minimal=True)
         if source
         else {"id": trigger["definitionId"]}
     )
-    return {"definition": body.pop("definition"), **body}
+    rest = {key: value for key, value in trigger.items() if key != "definitionId"}
+    return {"definition": reference, **rest}
 
 
 def definition_body(ctx: Ctx, definition: dict) -> dict[str, Any]:
