@@ -59,7 +59,13 @@ SIGN_IN_PAGE = (
 
 @dataclass
 class Exchange:
-    """One answered request, handed to the in-process ``observer`` (never written anywhere)."""
+    """One answered request, handed to the in-process ``observer`` (never written anywhere).
+
+    ``route`` is the id of the route that answered (``"build.definitions.create"``...), or
+    ``"fault.429"``/``"fault.500"``/``"fault.503"`` for an injected fault, ``"auth"`` for a
+    401/203, ``"unmatched"``/``"method"``/``"invalid"`` for 404/405/unparsable bodies.
+    ``response_json`` is None for empty, binary and HTML answers.
+    """
 
     method: str
     path: str
