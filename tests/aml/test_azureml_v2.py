@@ -83,6 +83,8 @@ class FakeJobs:
         self.streamed = []
 
     def create_or_update(self, job):
+        # MLClient validates a job on the client before it sends anything; so does the fake.
+        job._validate(raise_error=True)
         self.submitted.append(job)
         return SimpleNamespace(name=JOB_NAME, studio_url=f"https://ml.azure.com/runs/{JOB_NAME}")
 
