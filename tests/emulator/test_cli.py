@@ -102,3 +102,10 @@ def test_cli_unreadable_state_file_exits_2(tmp_path):
     result = CliRunner().invoke(main, ["emulator", "--state", str(state)])
     assert result.exit_code == 2
     assert "not a readable JSON state file" in result.output
+
+
+def test_cli_port_in_use_exits_2_with_a_hint(emulator):
+    result = CliRunner().invoke(main, ["emulator", "--port", str(emulator.port)])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{emulator.port}" in result.output
+    assert "Traceback" not in result.output
