@@ -78,16 +78,20 @@ def test_up_two_processes_started_together_converge_without_duplicates(make_emul
     assert_converged(emu)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_up_killed_at_a_random_point_then_rerun_converges(make_emulator, seed):
+    """SIGKILL once the emulator has seen a random number (1-8) of the 9 writes of a cold up,
+    so the process dies in the middle of applying, then run `up` again."""
     emu = make_emulator(latency_ms=20)
+    kill_after = random.Random(seed).randint(1, 8)
     process = _up_process(emu)
-    rng = random.Random(seed)
-    # Python start-up and imports take ~0.5 s; the writes happen in the second after that.
-    time.sleep(rng.uniform(0.5, 1.3))
+    deadline = time.monotonic() + 60
+    while len(emu.writes()) < kill_after and process.poll() is None:
+        assert time.monotonic() < deadline, "up never reached its writes"
+        time.sleep(0.002)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    writes_before_kill = len(emu.writes())
+    assert process.returncode == -signal.SIGKILL, "up finished before it could be killed"
     result = run(emu, "up", "--yes")
-    assert result.exit_code == 0, f"killed after {writes_before_kill} writes: {result.output}"
+    assert result.exit_code == 0, f"killed after {kill_after} writes: {result.output}"
     assert_converged(emu)
