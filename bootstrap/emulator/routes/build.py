@@ -162,6 +162,14 @@ def _trigger_body(ctx: Ctx, trigger: dict) -> dict[str, Any]:
     return {"definition": reference, **rest}
 
 
+def _embedded_group(ctx: Ctx, group: dict) -> dict[str, Any]:
+    """A linked variable group as a definition carries it (the build ``VariableGroup``)."""
+    full = variable_group_body(ctx, group, list_shape=True)
+    return {
+        key: full[key] for key in ("variables", "type", "name", "description", "id") if key in full
+    }
+
+
 def definition_body(ctx: Ctx, definition: dict) -> dict[str, Any]:
     """The full ``BuildDefinition`` as GET/POST/PUT answer it (secrets as ``null``)."""
     body: dict[str, Any] = {}
@@ -173,7 +181,7 @@ def definition_body(ctx: Ctx, definition: dict) -> dict[str, Any]:
         groups = [
             ctx.store.state["variableGroups"].get(str(g)) for g in definition["variableGroupIds"]
         ]
-        body["variableGroups"] = [variable_group_body(ctx, g, list_shape=True) for g in groups if g]
+        body["variableGroups"] = [_embedded_group(ctx, g) for g in groups if g]
     body["properties"] = definition.get("properties") or {}
     body["tags"] = definition.get("tags") or []
     reference = definition_reference(ctx, definition)
