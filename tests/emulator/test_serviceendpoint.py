@@ -188,3 +188,26 @@ def test_share_then_delete_per_project(sdk, project, emulator):
     assert emulator.store.state["serviceEndpoints"] == {}
     with pytest.raises(AzureDevOpsServiceError):
         endpoints.delete_service_endpoint(created.id, [second.id])
+
+
+def test_bulk_update_changes_all_or_nothing(sdk, project, emulator):
+    endpoints = sdk.get_service_endpoint_client()
+    one = endpoints.create_service_endpoint(_azure_rm(project, "one"))
+    two = endpoints.create_service_endpoint(_azure_rm(project, "two"))
+    bodies = [endpoints._serialize.body(e, "ServiceEndpoint") for e in (one, two)]
+    for body in bodies:
+        body["description"] = "bulk"
+    answer = call(
+        emulator, "PUT", "_apis/serviceendpoint/endpoints", json=bodies, api_version="7.1-preview.4"
+    )
+    assert [e["description"] for e in answer.json()["value"]] == ["bulk", "bulk"]
+    bodies[0]["description"] = "not kept"
+    bodies[1]["name"] = "one"
+    clash = call(
+        emulator, "PUT", "_apis/serviceendpoint/endpoints", json=bodies, api_version="7.1-preview.4"
+    )
+    assert (clash.status_code, clash.json()["typeKey"]) == (
+        500,
+        "DuplicateServiceConnectionException",
+    )
+    assert emulator.store.state["serviceEndpoints"][one.id]["description"] == "bulk"

@@ -9,6 +9,7 @@ filled in by the service. A name already used in one of the projects fails with 
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from bootstrap.emulator import errors
@@ -371,3 +372,40 @@ def delete_endpoint_in_project(ctx: Ctx) -> Reply:
     if not endpoint["projectReferences"]:
         del ctx.store.state["serviceEndpoints"][endpoint["id"]]
     return no_content()
+
+
+def _update_many(ctx: Ctx, project: dict | None) -> Reply:
+    if not isinstance(ctx.body, list):
+        raise errors.argument_null("endpoints")
+    found = []
+    for item in ctx.body:
+        endpoint_id = str((item or {}).get("id") or "")
+        existing = (
+            _find_in_project(ctx, project, endpoint_id) if project else _find(ctx, endpoint_id)
+        )
+        found.append(existing)
+    before = copy.deepcopy(ctx.store.state["serviceEndpoints"])
+    try:
+        saved = [_save(ctx, item, old) for item, old in zip(ctx.body, found, strict=True)]
+    except errors.ApiFailure:
+        ctx.store.state["serviceEndpoints"] = before
+        raise
+    return collection([endpoint_body(ctx, endpoint) for endpoint in saved])
+
+
+@route(
+    "PUT", "_apis/serviceendpoint/endpoints", "serviceendpoint.endpoints.updatemany", ENDPOINTS_ORG
+)
+def update_endpoints(ctx: Ctx) -> Reply:
+    """Update several endpoints in one call (each must exist; the whole call fails otherwise)."""
+    return _update_many(ctx, None)
+
+
+@route(
+    "PUT",
+    "{project}/_apis/serviceendpoint/endpoints",
+    "serviceendpoint.endpoints.updatemany",
+    ENDPOINTS_PROJECT,
+)
+def update_endpoints_in_project(ctx: Ctx) -> Reply:
+    return _update_many(ctx, require_project(ctx))
