@@ -193,10 +193,12 @@ def _save(ctx: Ctx, body: Any, existing: dict | None) -> dict:
     if body.get("serviceEndpointProjectReferences") or existing is None:
         refs = _refs(ctx, body.get("serviceEndpointProjectReferences"), body["name"])
     else:
-        refs = [
-            dict(r, name=body["name"]) if r["name"] == existing["name"] else r
-            for r in existing["projectReferences"]
-        ]
+        refs = [dict(r) for r in existing["projectReferences"]]
+    if existing is not None and body["name"] != existing["name"]:
+        # a rename renames the endpoint wherever it still carries its old name
+        for ref in refs:
+            if ref["name"] == existing["name"]:
+                ref["name"] = body["name"]
     endpoint_id = existing["id"] if existing else new_id()
     _check_unique(ctx, refs, endpoint_id)
     parameters = dict((body.get("authorization") or {}).get("parameters") or {})
