@@ -439,3 +439,31 @@ def test_up_github_repository_uses_its_connection_and_the_local_checkout(
     assert "YAML file not found in the local checkout" in missing.output
     assert "pipelines/extra.yml" in missing.output
     assert len(settled_writes(emu)) == writes
+
+
+def test_up_repairing_the_group_keeps_a_secret_pushed_by_vars_sync(emu, rest):
+    up(emu)
+    pushed = run(emu, "vars", "sync", "--yes", env={"BOOTSTRAP_SECRET_ACR_PASSWORD": "s3cret-acr"})
+    assert pushed.exit_code == 0, pushed.output
+    assert group(emu)["variables"]["ACR_PASSWORD"]["value"] == "s3cret-acr"
+    g = rest.call(
+        "GET",
+        "batcomputer/_apis/distributedtask/variablegroups",
+        params={"groupName": "shared-variables"},
+    )["value"][0]
+    g["variables"]["ACR_NAME"] = {"value": "edited", "isSecret": False}
+    g["variables"]["ACR_PASSWORD"] = {"isSecret": True}
+    g["variableGroupProjectReferences"] = [
+        {"projectReference": {"id": project_id(emu), "name": "batcomputer"}, "name": g["name"]}
+    ]
+    rest.call("PUT", f"_apis/distributedtask/variablegroups/{g['id']}", json=g)
+    result = up(emu)
+    assert "variables.ACR_NAME: edited -> demoregistry" in result.output
+    assert "s3cret-acr" not in result.output
+    stored = group(emu)["variables"]
+    assert stored["ACR_NAME"]["value"] == "demoregistry"
+    assert stored["ACR_PASSWORD"] == {
+        **stored["ACR_PASSWORD"],
+        "isSecret": True,
+        "value": "s3cret-acr",
+    }
