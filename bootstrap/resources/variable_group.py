@@ -99,10 +99,14 @@ def secret_states(ctx: Context, group: dict | None) -> dict[str, str]:
 
 def prepare_secret_states() -> None:
     """Load the keyring backend :func:`secret_states` consults. Its discovery costs 0.1-0.2 s
-    of start-up; done in a thread while the first reads are on the network, it costs none."""
+    of start-up; done in a thread while the first reads are on the network, it costs none.
+    A keyring that cannot be loaded is not an error here: secret_states reports it."""
     import keyring
 
-    keyring.get_keyring()
+    try:
+        keyring.get_keyring()
+    except Exception:  # reported where it matters, by secret_states
+        return
 
 
 def read(ctx: Context) -> dict | None:
