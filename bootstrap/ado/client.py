@@ -123,8 +123,7 @@ class AdoClient:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
-        self.writes = 0
-        self.write_log: list[str] = []
+        self.writes = 0  # write requests sent (attempts included): `up` reports it
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -323,7 +322,6 @@ class AdoClient:
         def attempt():
             with self._count_lock:
                 self.writes += 1
-                self.write_log.append(path)
             log.info("write: %s", path)
             return self._send(resource, method, route, query, body)
 
