@@ -358,6 +358,9 @@ def apply(plan: Plan) -> Outcome:
             done=done,
             hint="fix the cause and run the command again: it continues from where it stopped",
         ) from exc
+    # Steps finish in any order when run concurrently; report them in plan order.
+    rank = {(c.kind, c.name): i for i, c in enumerate(plan.changes)}
+    outcome.done.sort(key=lambda c: rank.get((c.kind, c.name), len(rank)))
     return outcome
 
 
