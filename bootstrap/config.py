@@ -86,8 +86,10 @@ def models() -> dict[str, type]:
         )
         local_path: str = Field(
             ".",
-            description="GitHub only: a local checkout of the repository, used to check that "
-            "each YAML file exists before a pipeline is created.",
+            description="A local checkout of the repository (relative to the working "
+            "directory). GitHub: used to check that each YAML file exists before a pipeline is "
+            "created. Azure Repos: YAML files identical to the branch's (same Git object id) "
+            "are read from here instead of downloaded.",
         )
 
         @model_validator(mode="after")

@@ -281,11 +281,17 @@ def _check_inputs(ctx: Context, names: list[str]) -> None:
         calls["repository"] = lambda: pipeline.repository(ctx)
     calls["queue"] = lambda: pipeline.queue(ctx)
     calls["yaml"] = lambda: pipeline.check_yaml(ctx, names)
-    triggered = {t.pipeline for t in cfg.triggers}
-    for name in names:
-        if name in triggered:
-            calls[f"warn:{name}"] = lambda n=name: pipeline.warn_double_trigger(ctx, n)
     _raise_first(_concurrently(calls))
+    triggered = {t.pipeline for t in cfg.triggers}
+    _raise_first(
+        _concurrently(
+            {
+                name: (lambda n=name: pipeline.warn_double_trigger(ctx, n))
+                for name in names
+                if name in triggered
+            }
+        )
+    )
 
 
 def make_down_plan(cfg, client) -> Plan:

@@ -10,6 +10,7 @@ the UI...) is carried over untouched on update, which sends the current ``revisi
 from __future__ import annotations
 
 import copy
+import hashlib
 from pathlib import Path, PurePosixPath
 
 from bootstrap.errors import NotFound
@@ -209,8 +210,9 @@ def match(definitions: list[dict], name: str, folder: str) -> dict | None:
 def check_yaml(ctx: Context, names: list[str]) -> None:
     """Fail (before anything is written) unless every YAML of ``names`` exists at the branch.
 
-    Azure Repos: one recursive Git items listing of the YAML files' common folder. GitHub: the
-    local checkout at ``repository.local_path``.
+    Azure Repos: one recursive Git items listing of the YAML files' common folder (whose Git
+    object ids :func:`yaml_text` reuses). GitHub: the local checkout at
+    ``repository.local_path``.
     """
     cfg = ctx.cfg
     wanted = {_yaml_path(cfg.pipeline(n).yaml) for n in names}
@@ -223,7 +225,12 @@ def check_yaml(ctx: Context, names: list[str]) -> None:
         items = ctx.client.list_items(
             ctx.project_name, cfg.repository.name, scope, cfg.repository.branch
         )
-        present = {_yaml_path(i.get("path")) for i in items if not i.get("isFolder")}
+        blobs = {
+            _yaml_path(i.get("path")): i.get("objectId") for i in items if not i.get("isFolder")
+        }
+        with ctx.lock:
+            ctx.lookups.setdefault("yaml_objects", {}).update(blobs)
+        present = set(blobs)
         where = f"repository {cfg.repository.name} at branch {cfg.repository.branch}"
     missing = sorted(wanted - present)
     if missing:
@@ -232,6 +239,30 @@ def check_yaml(ctx: Context, names: list[str]) -> None:
             + ", ".join(missing),
             hint="commit and push the file, or fix the pipeline's yaml path in config",
         )
+
+
+def git_blob_id(content: bytes) -> str:
+    """The Git object id of a file's content (what ``git hash-object`` prints)."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
+
+
+def yaml_text(ctx: Context, path: str) -> str | None:
+    """The YAML file at ``path`` as the branch holds it.
+
+    GitHub: the local checkout. Azure Repos: the local checkout's copy when its Git object id
+    equals the one the items listing gave (same bytes, so no download), else the items API.
+    """
+    cfg = ctx.cfg
+    local = Path(cfg.repository.local_path) / path
+    content = local.read_bytes() if local.is_file() else None
+    if cfg.repository.type == "github":
+        return None if content is None else content.decode("utf-8", errors="replace")
+    remote_id = ctx.lookups.get("yaml_objects", {}).get(path)
+    if content is not None and remote_id and git_blob_id(content) == remote_id:
+        return content.decode("utf-8", errors="replace")
+    return ctx.client.get_item_content(
+        ctx.project_name, cfg.repository.name, "/" + path, cfg.repository.branch
+    )
 
 
 def _common_folder(paths: set[str]) -> str:
@@ -249,15 +280,8 @@ def warn_double_trigger(ctx: Context, name: str) -> None:
     ``resources.pipelines`` trigger: every training run would start it twice."""
     import yaml
 
-    cfg = ctx.cfg
-    path = _yaml_path(cfg.pipeline(name).yaml)
-    if cfg.repository.type == "github":
-        local = Path(cfg.repository.local_path) / path
-        text = local.read_text(encoding="utf-8") if local.is_file() else None
-    else:
-        text = ctx.client.get_item_content(
-            ctx.project_name, cfg.repository.name, "/" + path, cfg.repository.branch
-        )
+    path = _yaml_path(ctx.cfg.pipeline(name).yaml)
+    text = yaml_text(ctx, path)
     try:
         doc = yaml.safe_load(text or "") or {}
     except yaml.YAMLError:

@@ -5,6 +5,7 @@ import json
 import yaml
 
 from bootstrap.resources.service_connection import MARK
+from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import (
     DEMO_CONFIG,
     PIPELINES,
@@ -37,7 +38,8 @@ def project_id(emu):
     return next(p["id"] for p in emu.store.state["projects"].values() if p["name"] == "batcomputer")
 
 
-def test_up_fresh_project_creates_everything(emu):
+def test_up_fresh_project_creates_everything(emu, monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)  # repository.local_path "." is this checkout
     result = up(emu)
     state = emu.store.state
     defs = definitions(emu)
@@ -81,6 +83,8 @@ def test_up_fresh_project_creates_everything(emu):
     authorised = {int(i) for i, p in perm["pipelines"].items() if p["authorized"]}
     assert authorised == {d["id"] for d in defs.values()}
 
+    contents = [e for e in emu.request_log if e["query"].get("includeContent")]
+    assert contents == []  # the build-api YAMLs were read from the identical local checkout
     assert f"{emu.url}/batcomputer/_build?definitionId=" in result.output
     assert "issuer" in result.output
     assert "subject sc://demo/batcomputer/azure-mlops" in result.output

@@ -222,3 +222,14 @@ def test_diff_views_nested_and_flat():
         FieldChange("m.y", None, 2),
         FieldChange("m.z", 3, None),
     ]
+
+
+def test_pipeline_git_blob_id_matches_git_hash_object(tmp_path):
+    import subprocess
+
+    path = tmp_path / "x.yml"
+    path.write_bytes(b"trigger: none\nsteps: []\n")
+    expected = subprocess.run(
+        ["git", "hash-object", str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert pipeline.git_blob_id(path.read_bytes()) == expected
