@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from bootstrap.errors import ApplyError, BootstrapError
+from bootstrap.errors import ApplyError, BootstrapError, UsageError
 from bootstrap.resources import permissions, pipeline, project, service_connection, variable_group
 from bootstrap.resources.base import (
     CREATE,
@@ -176,7 +176,13 @@ def make_plan(cfg, client) -> Plan:
     sc_actual = ctx.get(service_connection.KIND, cfg.service_connection.name)
     sc_name = cfg.service_connection.name
     if not service_connection.managed(cfg):
-        if sc_actual is None and ctx.project is not None:
+        if ctx.project is None:
+            raise UsageError(
+                f"service connection {sc_name} (mode: existing) cannot exist in project "
+                f"{cfg.project.name}, which does not exist yet",
+                hint="use service_connection.mode: create, or create the project first",
+            )
+        if sc_actual is None:
             raise service_connection.missing_error(ctx)
         plan.changes.append(
             Change(

@@ -59,7 +59,7 @@ def _confirm(question: str, yes: bool) -> None:
             "refusing to change Azure DevOps without confirmation: stdin is not a terminal",
             hint="review `bootstrap plan`, then pass --yes",
         )
-    if not click.confirm(question, default=False):
+    if not click.confirm(question, default=False, err=True):
         raise UsageError("cancelled: nothing was changed")
 
 

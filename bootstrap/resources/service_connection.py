@@ -16,7 +16,7 @@ import difflib
 from urllib.parse import urlsplit
 
 from bootstrap.errors import CredentialError, NotFound
-from bootstrap.resources.base import Context
+from bootstrap.resources.base import Context, wait_until
 
 KIND = "service_connection"
 MARK = "(created by bootstrap)"
@@ -132,13 +132,22 @@ def _secret(ctx: Context) -> str | None:
 
 
 def create(ctx: Context) -> dict:
+    """Create the connection and wait until Azure DevOps reports it ready (``isReady``)."""
     body = to_body(
         desired(ctx.cfg),
         name=ctx.cfg.service_connection.name,
         project=ctx.project,
         secret=_secret(ctx),
     )
-    return ctx.client.create_service_endpoint(ctx.project_name, body)
+    created = ctx.client.create_service_endpoint(ctx.project_name, body)
+    if created.get("isReady", True):
+        return created
+
+    def ready():
+        found = read(ctx)
+        return found if found and found.get("isReady") else None
+
+    return wait_until(ready, what=f"service connection {ctx.cfg.service_connection.name} is ready")
 
 
 def update(ctx: Context, actual: dict) -> dict:

@@ -471,3 +471,16 @@ def test_up_repairing_the_group_keeps_a_secret_pushed_by_vars_sync(emu, rest):
         "isSecret": True,
         "value": "s3cret-acr",
     }
+
+
+def test_plan_existing_connection_in_a_project_still_to_create_is_a_config_error(
+    make_emulator, tmp_path
+):
+    emu = make_emulator(projects=())
+    config = write_config(
+        tmp_path, project__create_if_missing=True, service_connection__mode="existing"
+    )
+    result = run(emu, "up", "--yes", config=config)
+    assert result.exit_code == 2
+    assert "mode: existing) cannot exist in project batcomputer" in result.output
+    assert settled_writes(emu) == []
