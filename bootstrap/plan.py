@@ -194,6 +194,7 @@ def make_plan(cfg, client) -> Plan:
             )
         )
     elif sc_actual is None:
+        service_connection.check_secret(ctx)
         plan.changes.append(
             Change(
                 service_connection.KIND,
@@ -204,6 +205,8 @@ def make_plan(cfg, client) -> Plan:
         )
     else:
         fields = diff_views(service_connection.desired(cfg), service_connection.view(sc_actual))
+        if fields:
+            service_connection.check_secret(ctx)
         plan.changes.append(
             Change(
                 service_connection.KIND,

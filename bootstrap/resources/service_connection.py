@@ -112,10 +112,14 @@ def missing_error(ctx: Context) -> NotFound:
 
 
 def _secret(ctx: Context) -> str | None:
-    """The service principal key from the secret store (env, then keyring); None for WIF."""
+    """The service principal key from the secret store (env, then keyring); None for WIF.
+
+    Called by the plan before anything is written, so a missing key fails early."""
     sc = ctx.cfg.service_connection
     if sc.authentication != "service-principal":
         return None
+    if "service_principal_key" in ctx.lookups:
+        return ctx.lookups["service_principal_key"]
     from bootstrap import credentials
     from bootstrap.secrets import local_value
 
@@ -128,7 +132,13 @@ def _secret(ctx: Context) -> str | None:
             hint=f"set {credentials.secret_env_name(sc.client_secret)} or run "
             f"`bootstrap vars set {sc.client_secret}`",
         )
+    ctx.lookups["service_principal_key"] = found.value
     return found.value
+
+
+def check_secret(ctx: Context) -> None:
+    """Fail now (CredentialError) if a create or update would need a key that is missing."""
+    _secret(ctx)
 
 
 def create(ctx: Context) -> dict:

@@ -484,3 +484,30 @@ def test_plan_existing_connection_in_a_project_still_to_create_is_a_config_error
     assert result.exit_code == 2
     assert "mode: existing) cannot exist in project batcomputer" in result.output
     assert settled_writes(emu) == []
+
+
+def test_up_service_principal_key_from_secret_store_never_printed_even_with_debug(emu, tmp_path):
+    config = write_config(tmp_path, service_connection__authentication="service-principal")
+    secret = "sp-key-value-4821"
+    result = run(
+        emu,
+        "up",
+        "--yes",
+        "--debug",
+        config=config,
+        env={"BOOTSTRAP_SECRET_AZURE_CLIENT_SECRET": secret},
+    )
+    assert result.exit_code == 0, result.output[-2000:]
+    assert "Request content" in result.output  # the SDK's HTTP trace is on ...
+    assert secret not in result.output  # ... and the key is masked in it
+    sc = endpoint(emu)
+    assert sc["authorization"]["scheme"] == "ServicePrincipal"
+    assert sc["authorization"]["parameters"]["serviceprincipalkey"] == secret
+
+
+def test_up_service_principal_without_key_fails_before_writing(emu, tmp_path):
+    config = write_config(tmp_path, service_connection__authentication="service-principal")
+    result = run(emu, "up", "--yes", config=config)
+    assert result.exit_code == 2
+    assert "no value for the service principal key AZURE_CLIENT_SECRET" in result.output
+    assert "BOOTSTRAP_SECRET_AZURE_CLIENT_SECRET" in result.output
