@@ -122,6 +122,7 @@ class AdoClient:
         self._connection = Connection(base_url=self.org_url, creds=self._creds)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._discovery_error: NotFound | None = None  # an unknown organisation, once known
         self._count_lock = threading.Lock()
         self.writes = 0  # write requests sent (attempts included): `up` reports it
 
@@ -165,6 +166,8 @@ class AdoClient:
         """
         factory, location_id, _version = resource
         with self._lock:
+            if self._discovery_error is not None:
+                raise self._discovery_error
             client = self._clients.get(factory)
             if client is None:
                 try:
@@ -177,11 +180,12 @@ class AdoClient:
                         lambda: client._get_resource_location(client.normalized_url, location_id),
                     )
                 except NotFound as exc:
-                    raise NotFound(
+                    self._discovery_error = NotFound(
                         f"organisation {self.org_url} not found",
                         hint="check the organisation URL (--org or organization: in config)",
                         status=404,
-                    ) from exc
+                    )
+                    raise self._discovery_error from exc
                 self._clients[factory] = client
             return client
 
@@ -299,7 +303,9 @@ class AdoClient:
         return self._call(READ, describe, lambda: self._send(resource, "GET", route, query))
 
     def read_or_none(self, describe: str, resource, route=None, query=None) -> Any:
-        """Like :meth:`read`, but a 404 is None (the thing does not exist)."""
+        """Like :meth:`read`, but a 404 is None (the thing does not exist). An unknown
+        organisation is still an error: discovery happens first, outside that rule."""
+        self._client(resource)
         try:
             return self.read(describe, resource, route, query)
         except NotFound:

@@ -511,3 +511,18 @@ def test_up_service_principal_without_key_fails_before_writing(emu, tmp_path):
     assert result.exit_code == 2
     assert "no value for the service principal key AZURE_CLIENT_SECRET" in result.output
     assert "BOOTSTRAP_SECRET_AZURE_CLIENT_SECRET" in result.output
+
+
+def test_plan_unknown_organisation_says_so(emu):
+    from click.testing import CliRunner
+
+    from bootstrap.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["plan", "--config", str(DEMO_CONFIG), "--org", emu.url.replace("/demo", "/nope")],
+        env={"AZURE_DEVOPS_EXT_PAT": "demo-pat"},
+    )
+    assert result.exit_code == 1
+    assert f"organisation {emu.url.replace('/demo', '/nope')} not found" in result.output
+    assert len(emu.request_log) == 1  # asked once, not once per concurrent read
