@@ -526,3 +526,20 @@ def test_plan_unknown_organisation_says_so(emu):
     assert result.exit_code == 1
     assert f"organisation {emu.url.replace('/demo', '/nope')} not found" in result.output
     assert len(emu.request_log) == 1  # asked once, not once per concurrent read
+
+
+def test_up_json_output_is_one_object_with_changes_applied_and_summary(emu):
+    result = run(emu, "up", "--yes", "--output", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["summary"] == {"create": 10, "update": 0, "delete": 0, "unchanged": 1}
+    assert {c["kind"] for c in data["changes"]} == {
+        "service_connection",
+        "variable_group",
+        "pipeline",
+        "permissions",
+    }
+    assert all(c["url"] for c in data["applied"] if c["kind"] != "permissions")
+    assert data["writes"] == 9
+    again = json.loads(run(emu, "up", "--yes", "--output", "json").output)
+    assert again["changes"] == [] and again["summary"]["unchanged"] == 11
