@@ -11,7 +11,7 @@ import sys
 import click
 
 from bootstrap.commands import debug_option, output_option
-from bootstrap.errors import EXIT_OK, UsageError
+from bootstrap.errors import EXIT_FAILURE, EXIT_OK, BootstrapError, UsageError
 from bootstrap.redaction import redact
 
 DEFAULT_CONFIG = "config/bootstrap.yaml"
@@ -73,6 +73,19 @@ def _show_plan(plan, output: str) -> None:
 
 
 def _converge(config_path, org_url, project, output, *, dry_run, yes, detailed) -> int:
+    """Plan, show, confirm, apply. With ``detailed`` every error exits 1, since 2 then means
+    "there were changes" (as Terraform's -detailed-exitcode)."""
+    try:
+        return _converge_once(
+            config_path, org_url, project, output, dry_run=dry_run, yes=yes, detailed=detailed
+        )
+    except BootstrapError as exc:
+        if detailed:
+            exc.exit_code = EXIT_FAILURE
+        raise
+
+
+def _converge_once(config_path, org_url, project, output, *, dry_run, yes, detailed) -> int:
     from bootstrap.plan import apply, make_plan, render_outcome, to_json
 
     cfg, client = _session(config_path, org_url, project)
@@ -105,7 +118,9 @@ def _common(fn):
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `bootstrap plan`).")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 2 when there were changes, 0 when none."
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there were changes, 0 when none, 1 on any error.",
 )
 def up(config_path, org_url, project, output, dry_run, yes, detailed_exitcode) -> None:
     """Converge the Azure DevOps project to the config: show the plan, ask, apply.
@@ -129,7 +144,9 @@ def up(config_path, org_url, project, output, dry_run, yes, detailed_exitcode) -
 @click.command("plan")
 @_common
 @click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 error."
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 with no changes, 2 with changes, 1 on any error.",
 )
 def plan_command(config_path, org_url, project, output, detailed_exitcode) -> None:
     """Show what `bootstrap up` would change (same as `up --dry-run`); writes nothing."""

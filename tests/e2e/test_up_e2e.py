@@ -543,3 +543,10 @@ def test_up_json_output_is_one_object_with_changes_applied_and_summary(emu):
     assert data["writes"] == 9
     again = json.loads(run(emu, "up", "--yes", "--output", "json").output)
     assert again["changes"] == [] and again["summary"]["unchanged"] == 11
+
+
+def test_plan_detailed_exitcode_turns_config_errors_into_1(emu, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("organization: nope\n")
+    assert run(emu, "plan", config=bad).exit_code == 2
+    assert run(emu, "plan", "--detailed-exitcode", config=bad).exit_code == 1
