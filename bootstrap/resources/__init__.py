@@ -11,6 +11,5 @@ from __future__ import annotations
 from bootstrap.resources import permissions, pipeline, project, service_connection, variable_group
 
 KINDS = (project, service_connection, variable_group, pipeline, permissions)
-REGISTRY = {module.KIND: module for module in KINDS}
 
-__all__ = ["KINDS", "REGISTRY"]
+__all__ = ["KINDS"]

@@ -233,3 +233,20 @@ def test_pipeline_git_blob_id_matches_git_hash_object(tmp_path):
         ["git", "hash-object", str(path)], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert pipeline.git_blob_id(path.read_bytes()) == expected
+
+
+def test_resources_every_kind_declares_kind_keys_and_conversions(cfg):
+    from bootstrap.resources import KINDS
+
+    assert [k.KIND for k in KINDS] == [
+        "project",
+        "service_connection",
+        "variable_group",
+        "pipeline",
+        "permissions",
+    ]
+    for kind in KINDS:
+        assert kind.keys(cfg), kind.KIND
+        assert all(isinstance(key, str) and key for key in kind.keys(cfg))
+        for name in ("view", "desired", "read"):
+            assert callable(getattr(kind, name)), f"{kind.KIND}.{name}"
