@@ -112,7 +112,7 @@ def read_state(cfg, client) -> Context:
             "project": lambda: project.read(ctx),
             "service_connection": lambda: service_connection.read(ctx),
             "variable_group": lambda: variable_group.read(ctx),
-            "pipelines": lambda: client.list_definitions(ctx.project_name),
+            "pipelines": lambda: pipeline.read(ctx),
             "keyring": variable_group.prepare_secret_states,
         }
     )

@@ -196,6 +196,12 @@ def merged_body(actual: dict, new: dict) -> dict:
     return body
 
 
+def read(ctx: Context) -> list[dict]:
+    """Every definition of the project, full, in one listing (not one request per pipeline);
+    :func:`match` finds each managed one in it."""
+    return ctx.client.list_definitions(ctx.project_name)
+
+
 def match(definitions: list[dict], name: str, folder: str) -> dict | None:
     """The definition for ``name``: the one in ``folder`` first, else one elsewhere (moved)."""
     same = [d for d in definitions if d.get("name") == name]
