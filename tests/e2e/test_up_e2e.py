@@ -550,3 +550,17 @@ def test_plan_detailed_exitcode_turns_config_errors_into_1(emu, tmp_path):
     bad.write_text("organization: nope\n")
     assert run(emu, "plan", config=bad).exit_code == 2
     assert run(emu, "plan", "--detailed-exitcode", config=bad).exit_code == 1
+
+
+def test_up_authorize_all_pipelines_and_back_to_exactly_the_managed_ones(emu, tmp_path):
+    config = write_config(tmp_path, service_connection__authorize_all_pipelines=True)
+    up(emu, config=config)
+    sc = endpoint(emu)
+    assert permission(emu, "endpoint", sc["id"])["allPipelines"]["authorized"] is True
+    result = run(emu, "plan", config=DEMO_CONFIG)
+    assert "all_pipelines: true -> false" in result.output
+    up(emu)
+    perm = permission(emu, "endpoint", sc["id"])
+    assert not (perm.get("allPipelines") or {}).get("authorized")
+    authorised = {int(i) for i, p in perm["pipelines"].items() if p["authorized"]}
+    assert authorised == {d["id"] for d in definitions(emu).values()}
