@@ -14,6 +14,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
+demo: install
+	bash scripts/demo.sh
+
+bench: install
+	$(PY) bench/up.py
+	$(PY) bench/train.py
+	$(PY) bench/api.py
+
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
