@@ -1,12 +1,13 @@
 """A fake organisation for ``responses``-based tests of the ado layer: discovery answers only.
 
-Each call of :func:`fake_org` registers a fresh organisation URL, so the SDK's per-process and
-on-disk discovery caches never carry one test's answers into another.
+Each call of :func:`fake_org` registers a fresh (random) organisation URL, so the SDK's
+per-process and on-disk discovery caches never carry one test's answers into another, even
+when this module is imported afresh.
 """
 
 from __future__ import annotations
 
-import itertools
+import uuid
 
 _ROUTES = [
     ("603fe2ac-9723-48b9-88ad-09305aa6c6e1", "core", "projects", "_apis/{resource}/{*projectId}"),
@@ -78,8 +79,6 @@ _ROUTES = [
     ),
 ]
 
-_counter = itertools.count()
-
 
 def location_table() -> dict:
     value = [
@@ -100,7 +99,7 @@ def location_table() -> dict:
 
 def fake_org(rsps) -> str:
     """Register discovery for a new organisation URL on ``rsps``; return the URL."""
-    org = f"https://dev.azure.com/contoso{next(_counter)}"
+    org = f"https://dev.azure.com/contoso-{uuid.uuid4().hex[:12]}"
     rsps.add("OPTIONS", f"{org}/_apis", json=location_table())
     rsps.add("GET", f"{org}/_apis/ResourceAreas", json={"count": 0, "value": []})
     return org
