@@ -161,11 +161,6 @@ def create_app(settings: Settings, model: Model | None = None) -> Starlette:
     return app
 
 
-def app_from_env() -> Starlette:
-    """Factory for server worker processes: the settings and model named by the environment."""
-    return create_app(Settings.from_env())
-
-
 async def read_body(request: Request) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed 1 MiB."""
     length = request.headers.get("content-length", "")
