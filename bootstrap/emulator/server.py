@@ -31,6 +31,7 @@ import logging
 import random
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -74,6 +75,16 @@ class Exchange:
     request_json: Any
     response_json: Any
     route: str
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer is normal; anything else is logged, not printed."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        logger.exception("emulator: error while serving %s", client_address)
 
 
 class _Drop(Exception):
@@ -132,8 +143,7 @@ class Emulator:
         if self.request_log_file:
             self._log_handle = open(self.request_log_file, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         handler = type("BoundHandler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((self.host, self.port), handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="ado-emulator", daemon=True

@@ -109,3 +109,25 @@ def test_cli_port_in_use_exits_2_with_a_hint(emulator):
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{emulator.port}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_client_gone_mid_answer_leaves_no_traceback():
+    import socket
+    import struct
+    import time
+    from urllib.parse import urlsplit
+
+    process, url = _start("--latency-ms", "200")
+    try:
+        parts = urlsplit(url)
+        for _ in range(3):
+            client = socket.create_connection((parts.hostname, parts.port))
+            client.sendall(f"GET {parts.path}/_apis/projects HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()
+        time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "Traceback" not in err
