@@ -110,7 +110,8 @@ def test_load_http_example_reads_both_example_formats():
     ("method", "segments", "served"),
     [
         ("POST", ["p", "_apis", "git", "repositories", "r", "importRequests"], False),
-        ("PUT", ["_apis", "serviceendpoint", "endpoints"], False),
+        ("GET", ["_apis", "serviceendpoint", "types"], False),
+        ("PUT", ["_apis", "serviceendpoint", "endpoints"], True),
         ("PUT", ["_apis", "serviceendpoint", "endpoints", "5e47a0d8"], True),
         ("GET", ["p", "_apis", "git", "repositories", "p"], True),
         ("GET", ["p", "_apis", "build", "Definitions", "47"], True),
