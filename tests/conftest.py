@@ -92,10 +92,7 @@ def isolated_environment(tmp_path_factory, monkeypatch):
 
 # -- the local Azure DevOps emulator (owner: emulator) ----------------------------------------
 
-try:
-    from tests.reference_schemas import RECORDER as _SCHEMA_RECORDER
-except ImportError:  # the conformance helpers are absent: no schema checks
-    _SCHEMA_RECORDER = None
+from tests.reference_schemas import RECORDER as SCHEMA_RECORDER  # noqa: E402
 
 EMULATOR_DEFAULTS = {
     "org": "demo",
@@ -109,7 +106,8 @@ EMULATOR_DEFAULTS = {
 def emulator_factory():
     """Start emulators with the default org/project/PAT unless overridden; all stop at teardown.
 
-    Every emulator hands its answers to the session-wide schema recorder when it exists.
+    Every emulator hands its answers to the session-wide schema recorder, and the test that
+    made one answer a body the reference schemas reject fails at teardown.
     """
     from bootstrap.emulator import Emulator
 
@@ -117,8 +115,7 @@ def emulator_factory():
 
     def start(**kwargs):
         options = {**EMULATOR_DEFAULTS, **kwargs}
-        if _SCHEMA_RECORDER is not None:
-            options.setdefault("observer", _SCHEMA_RECORDER.observe)
+        options.setdefault("observer", SCHEMA_RECORDER.observe)
         emu = Emulator(**options).start()
         started.append(emu)
         return emu
@@ -126,6 +123,7 @@ def emulator_factory():
     yield start
     for emu in started:
         emu.stop()
+    SCHEMA_RECORDER.assert_clean()
 
 
 @pytest.fixture
