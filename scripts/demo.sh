@@ -23,9 +23,10 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 # Keep the demo away from the user's real keyring, SDK cache and AML workspace folder.
 export AZURE_DEVOPS_CACHE_DIR="$work/ado-cache"
 export AZURE_DEVOPS_EXT_PAT=demo-pat
-export BOOTSTRAP_SECRET_ACR_PASSWORD="demo-registry-password-$RANDOM$RANDOM"
 export XDG_CONFIG_HOME="$work/config"
-export PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring
+# A throwaway file keyring inside the temporary folder (a real user has the system keyring).
+export PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring
+export XDG_DATA_HOME="$work/data"
 
 step "bootstrap emulator (a local Azure DevOps; this checkout is its Git repository)"
 "$BOOTSTRAP" emulator --port 0 --repo-dir . >"$work/emulator.out" 2>"$work/emulator.err" &
@@ -40,7 +41,14 @@ step "bootstrap up (first run: creates everything)"
 step "bootstrap up (second run: nothing to do)"
 "$BOOTSTRAP" up --config config/demo.yaml --org "$url" --yes
 
-step "bootstrap vars sync (pushes ACR_PASSWORD from BOOTSTRAP_SECRET_ACR_PASSWORD)"
+step "bootstrap vars set ACR_PASSWORD --stdin (kept in the keyring, never printed)"
+printf '%s' "demo-registry-password-$RANDOM$RANDOM" |
+    "$BOOTSTRAP" vars set ACR_PASSWORD --stdin --config config/demo.yaml --org "$url"
+
+step "bootstrap vars sync (pushes the secret once)"
+"$BOOTSTRAP" vars sync --config config/demo.yaml --org "$url" --yes
+
+step "bootstrap vars sync (again: nothing to push)"
 "$BOOTSTRAP" vars sync --config config/demo.yaml --org "$url" --yes
 
 step "bootstrap status"
