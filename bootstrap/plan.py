@@ -233,8 +233,8 @@ def make_plan(cfg, client) -> Plan:
     if states is None:
         states = variable_group.secret_states(ctx, vg_actual)
     for secret, state in states.items():
-        if state != "set remotely":
-            vg_change.notes.append(f"secret {secret}: {state} (set it with `bootstrap vars sync`)")
+        hint = "" if state == "set remotely" else " (set it with `bootstrap vars sync`)"
+        vg_change.notes.append(f"secret {secret}: {state}{hint}")
     plan.changes.append(vg_change)
 
     # pipelines

@@ -343,6 +343,12 @@ def test_vars_sync_after_up_leaves_plan_empty(make_emulator, isolated_environmen
     env = {"BOOTSTRAP_SECRET_ACR_PASSWORD": "acr-up-1"}
     plan = run(emu, "plan", "--detailed-exitcode", env=env)
     assert plan.exit_code == 0, plan.output
+    assert "secret ACR_PASSWORD: set remotely" in plan.output
+    status = run(emu, "status", "--output", "json", env=env)
+    (row,) = [r for r in json.loads(status.stdout)["resources"] if r["kind"] == "variable_group"]
+    assert row["notes"] == ["secret ACR_PASSWORD: set remotely"]
+    rotated = run(emu, "status", env={"BOOTSTRAP_SECRET_ACR_PASSWORD": "acr-up-2"})
+    assert "secret ACR_PASSWORD: will be pushed" in rotated.output
     assert run(emu, "up", "--yes", env=env).exit_code == 0
     assert run(emu, "vars", "sync", "--yes", "--detailed-exitcode", env=env).exit_code == 0
     assert len(settled_writes(emu)) == before
