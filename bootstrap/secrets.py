@@ -533,7 +533,12 @@ def apply_sync(
         before_write()
     state = PushState()
     key = hmac_key(create=any(c.secret and c.action != "delete" for c in plan.changes))
-    fresh = read_group(client, cfg)
+    fresh = client.get_variable_group_by_id(cfg.project.name, plan.group_id)
+    if fresh is None:
+        raise NotFound(
+            f"variable group {cfg.variable_group.name} was deleted since it was read",
+            hint="run `bootstrap up`, then `bootstrap vars sync` again",
+        )
     recomputed = compute_plan(cfg, fresh, locals_, state, key, force=force, prune=prune)
     confirmed = {(c.name, c.action) for c in plan.changes}
     changes = [c for c in recomputed.changes if (c.name, c.action) in confirmed]
@@ -542,8 +547,6 @@ def apply_sync(
     if not changes:
         return SyncResult(plan, [], dropped)
 
-    if not fresh.get("variableGroupProjectReferences"):
-        fresh = {**fresh, "variableGroupProjectReferences": _project_references(client, cfg, fresh)}
     values: dict[str, str] = dict(desired_variables(cfg))
     for change in changes:
         if change.secret and change.action != "delete":
@@ -571,20 +574,6 @@ def apply_sync(
         )
         state.save()
     return SyncResult(plan, changes, dropped)
-
-
-def _project_references(client, cfg, group: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The PUT needs the project references, which a read by name (list shape) leaves out."""
-    project = client.get_project(cfg.project.name)
-    if project is None:
-        raise NotFound(f"project {cfg.project.name} not found in {cfg.organization}")
-    reference = {
-        "projectReference": {"id": project["id"], "name": project["name"]},
-        "name": group["name"],
-    }
-    if group.get("description") is not None:
-        reference["description"] = group["description"]
-    return [reference]
 
 
 def _verify(cfg, written, changes: list[VariableChange], values: Mapping[str, str]) -> None:

@@ -134,6 +134,11 @@ class AdoClient:
         sdk_client.config.retry_policy.policy.read = 0
         sdk_client.config.retry_policy.policy.status_forcelist = set()
         sdk_client.config.connection.timeout = self.timeout
+        # HTTP traces (method, URL, headers, bodies) exactly when --debug turned DEBUG on;
+        # every record is redacted as it is created (bootstrap.redaction).
+        sdk_client.config.enable_http_logger = logging.getLogger("msrest.http_logger").isEnabledFor(
+            logging.DEBUG
+        )
         sdk_client._handle_error = _raise_http_failure
 
     def _discover(self) -> None:
@@ -461,6 +466,15 @@ class AdoClient:
         return next(
             (g for g in found.get("value", []) if g.get("name", "").lower() == name.lower()),
             None,
+        )
+
+    def get_variable_group_by_id(self, project: str, group_id: int) -> dict | None:
+        """The group with its ``variableGroupProjectReferences``, which a read by name (the
+        list shape) leaves out; a PUT must carry them all or the group leaves those projects."""
+        return self.read_or_none(
+            f"read variable group {group_id}",
+            _GROUPS_BY_PROJECT,
+            {"project": project, "groupId": group_id},
         )
 
     def create_variable_group(self, project: str, body: dict) -> dict:

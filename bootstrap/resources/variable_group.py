@@ -121,9 +121,11 @@ def create(ctx: Context) -> dict:
 def update(ctx: Context, actual: dict) -> dict:
     """PUT the group with config's variables; stored secrets are kept (sent without value)."""
     body = to_body(desired(ctx.cfg), name=ctx.cfg.variable_group.name, project=ctx.project)
-    body["variableGroupProjectReferences"] = (
-        actual.get("variableGroupProjectReferences") or body["variableGroupProjectReferences"]
-    )
+    references = actual.get("variableGroupProjectReferences")
+    if not references:  # read by name: fetch them, so projects it is shared with keep it
+        full = ctx.client.get_variable_group_by_id(ctx.project_name, actual["id"]) or {}
+        references = full.get("variableGroupProjectReferences")
+    body["variableGroupProjectReferences"] = references or body["variableGroupProjectReferences"]
     return ctx.client.update_variable_group(actual["id"], body)
 
 

@@ -5,8 +5,8 @@ non-ASCII, ``%``, ``&``, ``=``): a rejected and an accepted `login`, `vars set`,
 (which sends the service principal key in the service connection body), `status` (text and
 JSON), `vars list` (text and JSON), `vars sync` (first push, rotation, dry run, JSON, a value
 from ``BOOTSTRAP_SECRET_<NAME>``), a PAT from the environment that is rejected (`vars sync`,
-`up`), a write the emulator fails (fault injection), `vars unset`, `down`, `logout`. msrest's
-HTTP logger is switched on so request and response bodies are logged. Everything a user or
+`up`), a write the emulator fails (fault injection), `vars unset`, `down`, `logout`. --debug
+switches msrest's HTTP logger on, so request and response bodies are logged. Everything a user or
 operator could see is captured and searched:
 
 - each command's stdout and stderr (click's CliRunner keeps them apart), and the text of any
@@ -90,19 +90,6 @@ def captured_logs(tmp_path):
 
 
 @pytest.fixture
-def sdk_http_logging(monkeypatch):
-    """Turn msrest's HTTP logger on by default, as a user tracing the SDK would.
-
-    It logs every request's URL, headers and whole body (and the response's) at DEBUG: the
-    service connection body carries the service principal key and the variable group PUT the
-    secret values, so the redaction has real bodies to mask.
-    """
-    from msrest.pipeline import universal
-
-    monkeypatch.setattr(universal.HTTPLogger.__init__, "__defaults__", (True,))
-
-
-@pytest.fixture
 def leak_config(tmp_path, emu_for_leaks):
     """The demo config with a service-principal connection (so `up` sends a secret)."""
     doc = yaml.safe_load(DEMO_CONFIG.read_text())
@@ -140,7 +127,7 @@ class Recorder:
 
 
 def test_leaks_no_secret_or_pat_in_any_output_log_or_file(
-    emu_for_leaks, leak_config, captured_logs, sdk_http_logging
+    emu_for_leaks, leak_config, captured_logs
 ):
     missing = [name for name in LIFECYCLE if name not in COMMANDS]
     assert not missing, f"commands not registered: {missing}"
@@ -193,7 +180,9 @@ def test_leaks_no_secret_or_pat_in_any_output_log_or_file(
         texts.append((f"file {path.relative_to(home)}", path.read_text("utf-8", errors="replace")))
 
     debug_text = "\n".join(t for label, t in texts if label.endswith("stderr"))
-    assert "DEBUG msrest.http_logger: Request body:" in debug_text  # bodies were logged
+    # --debug traces every request and response body (msrest.http_logger), so real bodies
+    # carrying the secrets went through the redaction
+    assert "DEBUG msrest.http_logger: Request body:" in debug_text
     assert f'serviceprincipalkey": "{MASK}' in debug_text  # and masked
     assert any(label.endswith("pushed-secrets.json") for label, _ in texts)
 
@@ -210,16 +199,17 @@ def test_leaks_no_secret_or_pat_in_any_output_log_or_file(
 def arm_write_failure(emu) -> None:
     """Fail every request from the variable group's PUT on (HTTP 500, the emulator's faults).
 
-    `vars sync` re-reads the group and the project just before its PUT; the observer (which
-    the emulator calls before it answers) switches the faults on once the project has been
-    read, so the reads before succeed and the write (with all its retries) fails.
+    `vars sync` re-reads the group by id just before its PUT; the observer (which the
+    emulator calls before it answers) switches the faults on once that read has been
+    answered, so the reads before succeed and the write (with all its retries) fails.
     """
     previous = emu.observer
 
     def observer(exchange):
         if previous is not None:
             previous(exchange)
-        if exchange.method == "GET" and exchange.route == "core.projects.get":
+        by_id = exchange.path.rstrip("/").rsplit("/", 1)[-1].isdigit()
+        if exchange.route == "distributedtask.variablegroups.get" and by_id:
             emu.set_faults(1.0, ("500",))
             emu.observer = previous
 

@@ -4,6 +4,7 @@ import json
 
 import yaml
 
+from bootstrap.ado import connect
 from bootstrap.resources.service_connection import MARK
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import (
@@ -564,3 +565,26 @@ def test_up_authorize_all_pipelines_and_back_to_exactly_the_managed_ones(emu, tm
     assert not (perm.get("allPipelines") or {}).get("authorized")
     authorised = {int(i) for i, p in perm["pipelines"].items() if p["authorized"]}
     assert authorised == {d["id"] for d in definitions(emu).values()}
+
+
+def test_variable_group_update_keeps_the_group_shared_with_other_projects(make_emulator):
+    emu = make_emulator(projects=("batcomputer", "analytics"))
+    assert run(emu, "up", "--yes").exit_code == 0
+    client = connect(emu.url, "demo-pat")
+    listed = client.get_variable_group("batcomputer", "shared-variables")
+    group = client.get_variable_group_by_id("batcomputer", listed["id"])
+    other = client.get_project("analytics")
+    group["variableGroupProjectReferences"].append(
+        {"projectReference": {"id": other["id"], "name": "analytics"}, "name": group["name"]}
+    )
+    group["variables"]["ACR_NAME"] = {"value": "edited-by-hand"}
+    client.update_variable_group(group["id"], group)
+
+    result = run(emu, "up", "--yes")
+    assert result.exit_code == 0, result.output
+    (stored,) = emu.store.state["variableGroups"].values()
+    assert stored["variables"]["ACR_NAME"]["value"] == "demoregistry"
+    assert {r["projectId"] for r in stored["projectReferences"]} == {
+        client.get_project("batcomputer")["id"],
+        other["id"],
+    }

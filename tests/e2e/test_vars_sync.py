@@ -371,3 +371,41 @@ def test_vars_sync_failed_write_records_nothing_and_next_sync_pushes(emulator, c
     assert retried.exit_code == 0, retried.output
     assert "never pushed from this machine" in retried.output
     assert stored(emulator, "ACR_PASSWORD")["value"] == "acr-fail-1"
+
+
+def _share_with(client, cfg, other_project: str) -> None:
+    """Share the group with a second project (the web UI's "project permissions"), by id."""
+    current = client.get_variable_group(cfg.project.name, GROUP)
+    full = client.get_variable_group_by_id(cfg.project.name, current["id"])
+    other = client.get_project(other_project)
+    full["variableGroupProjectReferences"].append(
+        {"projectReference": {"id": other["id"], "name": other["name"]}, "name": GROUP}
+    )
+    client.update_variable_group(full["id"], secrets.build_body(full, [], {}))
+
+
+def _shared_projects(emulator) -> set[str]:
+    (group,) = [g for g in emulator.store.state["variableGroups"].values() if g["name"] == GROUP]
+    return {r["projectId"] for r in group["projectReferences"]}
+
+
+def test_vars_sync_keeps_the_group_shared_with_other_projects(emulator_factory, tmp_path, env):
+    emulator = emulator_factory(projects=("batcomputer", "analytics"))
+    doc = yaml.safe_load((REPO_ROOT / "config" / "demo.yaml").read_text())
+    doc["organization"] = emulator.url
+    path = tmp_path / "bootstrap.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    cfg = load_config(str(path))
+    client = connect(emulator.url, PAT)
+    project = client.get_project(cfg.project.name)
+    body = variable_group.to_body(variable_group.desired(cfg), name=GROUP, project=project)
+    client.create_variable_group(cfg.project.name, body)
+    _share_with(client, cfg, "analytics")
+    shared = _shared_projects(emulator)
+    assert len(shared) == 2
+
+    set_secret(str(path), "ACR_PASSWORD", "acr-shared-1")
+    result = sync(str(path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert stored(emulator, "ACR_PASSWORD")["value"] == "acr-shared-1"
+    assert _shared_projects(emulator) == shared
