@@ -8,7 +8,10 @@ import sys
 import click
 
 from bootstrap.cli import DEBUG_KEY
-from bootstrap.redaction import RedactingFormatter
+from bootstrap.config import DEFAULT_CONFIG
+from bootstrap.redaction import RedactingFormatter, redact
+
+EXIT_CHANGES = 2  # --detailed-exitcode: there were changes (planned or applied)
 
 
 def enable_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
@@ -40,3 +43,19 @@ output_option = click.option(
     show_default=True,
     help="Output format.",
 )
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    default=str(DEFAULT_CONFIG),
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The bootstrap configuration file.",
+)
+org_option = click.option("--org", "org_url", help="Organisation URL (overrides the config).")
+project_option = click.option("--project", help="Project name (overrides the config).")
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """Print one line (or block) of output, always through the redaction filter."""
+    click.echo(redact(text), err=err)

@@ -10,27 +10,16 @@ import sys
 
 import click
 
-from bootstrap.commands import debug_option, output_option
-from bootstrap.errors import EXIT_FAILURE, EXIT_OK, BootstrapError, UsageError
-from bootstrap.redaction import redact
-
-DEFAULT_CONFIG = "config/bootstrap.yaml"
-EXIT_CHANGES = 2
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    default=DEFAULT_CONFIG,
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The bootstrap configuration file.",
+from bootstrap.commands import (
+    EXIT_CHANGES,
+    config_option,
+    debug_option,
+    echo,
+    org_option,
+    output_option,
+    project_option,
 )
-org_option = click.option("--org", "org_url", help="Organisation URL (overrides the config).")
-project_option = click.option("--project", help="Project name (overrides the config).")
-
-
-def _echo(text: str = "", *, err: bool = False) -> None:
-    click.echo(redact(text), err=err)
+from bootstrap.errors import EXIT_FAILURE, EXIT_OK, BootstrapError, UsageError
 
 
 def _session(config_path: str, org_url: str | None, project: str | None):
@@ -67,9 +56,9 @@ def _show_plan(plan, output: str) -> None:
     from bootstrap.plan import render_plan, to_json
 
     if output == "json":
-        _echo(to_json(plan.as_dict()))
+        echo(to_json(plan.as_dict()))
     else:
-        _echo(render_plan(plan))
+        echo(render_plan(plan))
 
 
 def _converge(config_path, org_url, project, output, *, dry_run, yes, detailed) -> int:
@@ -98,10 +87,10 @@ def _converge_once(config_path, org_url, project, output, *, dry_run, yes, detai
     _confirm("Apply these changes?", yes)
     outcome = apply(plan)
     if output == "json":
-        _echo(to_json({**plan.as_dict(), **outcome.as_dict(), "writes": client.writes}))
+        echo(to_json({**plan.as_dict(), **outcome.as_dict(), "writes": client.writes}))
     else:
-        _echo(render_outcome(outcome))
-        _echo(f"Done: {len(outcome.done)} change(s), {client.writes} write request(s).")
+        echo(render_outcome(outcome))
+        echo(f"Done: {len(outcome.done)} change(s), {client.writes} write request(s).")
     return EXIT_CHANGES if detailed else EXIT_OK
 
 
@@ -172,13 +161,13 @@ def status(config_path, org_url, project, output) -> None:
     cfg, client = _session(config_path, org_url, project)
     rows = read_status(cfg, client)
     if output == "json":
-        _echo(
+        echo(
             to_json(
                 {"organization": cfg.organization, "project": cfg.project.name, "resources": rows}
             )
         )
     else:
-        _echo(render_status(rows))
+        echo(render_status(rows))
 
 
 @click.command("down")
@@ -199,9 +188,9 @@ def down(config_path, org_url, project, output, dry_run, yes) -> None:
     _confirm("Delete these resources?", yes)
     outcome = apply(plan)
     if output == "json":
-        _echo(to_json({**plan.as_dict(), **outcome.as_dict(), "writes": client.writes}))
+        echo(to_json({**plan.as_dict(), **outcome.as_dict(), "writes": client.writes}))
     else:
-        _echo(render_outcome(outcome))
+        echo(render_outcome(outcome))
 
 
 @click.group("config")

@@ -13,27 +13,17 @@ import os
 import click
 
 from bootstrap import credentials
-from bootstrap.commands import debug_option, output_option
+from bootstrap.commands import (
+    EXIT_CHANGES,
+    config_option,
+    debug_option,
+    echo,
+    org_option,
+    output_option,
+    project_option,
+)
 from bootstrap.errors import EXIT_OK, UsageError
 from bootstrap.redaction import redact
-
-DEFAULT_CONFIG = "config/bootstrap.yaml"
-EXIT_CHANGES = 2  # --detailed-exitcode: there were changes (planned or applied)
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    default=DEFAULT_CONFIG,
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The bootstrap configuration file.",
-)
-org_option = click.option("--org", "org_url", help="Organisation URL (overrides the config).")
-project_option = click.option("--project", help="Project name (overrides the config).")
-
-
-def _echo(text: str = "", *, err: bool = False) -> None:
-    click.echo(redact(text), err=err)
 
 
 def _load(config_path: str, org_url: str | None, project: str | None = None):
@@ -80,9 +70,9 @@ def login(org_url: str | None, config_path: str, pat_stdin: bool) -> None:
     connect(org, pat).list_projects()  # one authenticated call: AuthError if rejected
     credentials.store_pat(org, pat)
     key = credentials.normalise_org_url(org)
-    _echo(f"logged in to {key}: PAT checked and stored in the system keyring")
+    echo(f"logged in to {key}: PAT checked and stored in the system keyring")
     if os.environ.get(credentials.PAT_ENV):
-        _echo(f"note: {credentials.PAT_ENV} is set and is used before the stored PAT", err=True)
+        echo(f"note: {credentials.PAT_ENV} is set and is used before the stored PAT", err=True)
 
 
 @click.command("logout")
@@ -94,9 +84,9 @@ def logout(org_url: str | None, config_path: str) -> None:
     org = org_url or _load(config_path, None).organization
     key = credentials.normalise_org_url(org)
     if credentials.delete_pat(org):
-        _echo(f"logged out of {key}: stored PAT removed")
+        echo(f"logged out of {key}: stored PAT removed")
     else:
-        _echo(f"no stored PAT for {key}")
+        echo(f"no stored PAT for {key}")
 
 
 # --- vars ----------------------------------------------------------------------------------
@@ -134,10 +124,10 @@ def vars_set(
     else:
         raise UsageError("no terminal to prompt for the value", hint="pipe it in with --stdin")
     secrets.store_value(cfg, name, value)
-    _echo(f"stored {name} for {_where(cfg)} in the keyring; push it with `bootstrap vars sync`")
+    echo(f"stored {name} for {_where(cfg)} in the keyring; push it with `bootstrap vars sync`")
     env = credentials.secret_env_name(name)
     if os.environ.get(env):
-        _echo(f"note: {env} is set and is used before the stored value", err=True)
+        echo(f"note: {env} is set and is used before the stored value", err=True)
 
 
 @vars_group.command("unset")
@@ -152,9 +142,9 @@ def vars_unset(name: str, config_path: str, org_url: str | None, project: str | 
 
     cfg = _load(config_path, org_url, project)
     if secrets.delete_value(cfg, name):
-        _echo(f"removed the stored value of {name} for {_where(cfg)}")
+        echo(f"removed the stored value of {name} for {_where(cfg)}")
     else:
-        _echo(f"no stored value of {name} for {_where(cfg)}")
+        echo(f"no stored value of {name} for {_where(cfg)}")
 
 
 @vars_group.command("list")
@@ -171,17 +161,17 @@ def vars_list(config_path: str, org_url: str | None, project: str | None, output
     remote_group = _connect(cfg).get_variable_group(cfg.project.name, cfg.variable_group.name)
     rows = secrets.list_variables(cfg, remote_group)
     if output == "json":
-        _echo(json.dumps({"group": cfg.variable_group.name, "variables": rows}, indent=2))
+        echo(json.dumps({"group": cfg.variable_group.name, "variables": rows}, indent=2))
         return
     if remote_group is None:
-        _echo(f"variable group {_where(cfg)} does not exist yet (`bootstrap up` creates it)")
+        echo(f"variable group {_where(cfg)} does not exist yet (`bootstrap up` creates it)")
     header = ("NAME", "SECRET", "SOURCE", "REMOTE")
     table = [header] + [
         (r["name"], "yes" if r["secret"] else "no", r["source"], r["remote"]) for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
-        _echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 @vars_group.command("sync")
@@ -234,7 +224,7 @@ def vars_sync(
         doc = plan.to_json()
         doc["applied"] = [c.name for c in applied.applied] if applied else []
         doc["dry_run"] = dry_run
-        _echo(json.dumps(doc, indent=2))
+        echo(json.dumps(doc, indent=2))
     elif applied is not None:
         _render_applied(cfg, applied)
     changed = bool(applied.applied) if applied is not None else bool(plan.changes)
@@ -261,26 +251,26 @@ _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 def _render_plan(cfg, plan) -> None:
     from bootstrap.secrets import SENSITIVE
 
-    _echo(f"variable group {_where(cfg)}:")
+    echo(f"variable group {_where(cfg)}:")
     for change in plan.changes:
         symbol = _SYMBOL[change.action]
         if change.action == "delete":
             detail = SENSITIVE if change.secret else repr(change.old)
-            _echo(f"  {symbol} {change.name} = {detail}  (not declared in config)")
+            echo(f"  {symbol} {change.name} = {detail}  (not declared in config)")
         elif change.secret:
-            _echo(f"  {symbol} {change.name} = {SENSITIVE}  ({change.reason})")
+            echo(f"  {symbol} {change.name} = {SENSITIVE}  ({change.reason})")
         elif change.action == "create":
-            _echo(f"  {symbol} {change.name} = {change.new!r}")
+            echo(f"  {symbol} {change.name} = {change.new!r}")
         else:
-            _echo(f"  {symbol} {change.name}: {change.old!r} -> {change.new!r}")
+            echo(f"  {symbol} {change.name}: {change.old!r} -> {change.new!r}")
     for name, reason in sorted(plan.skipped.items()):
         env = credentials.secret_env_name(name)
-        _echo(f"  ! {name}: not pushed ({reason}; `bootstrap vars set {name}` or set {env})")
+        echo(f"  ! {name}: not pushed ({reason}; `bootstrap vars set {name}` or set {env})")
     summary = plan.summary()
     if not plan.changes:
-        _echo(f"No changes. {summary['unchanged']} unchanged.")
+        echo(f"No changes. {summary['unchanged']} unchanged.")
     else:
-        _echo(
+        echo(
             f"Plan: {summary['create']} to add, {summary['update']} to change, "
             f"{summary['delete']} to delete, {summary['unchanged']} unchanged."
         )
@@ -288,12 +278,12 @@ def _render_plan(cfg, plan) -> None:
 
 def _render_applied(cfg, result) -> None:
     if result.dropped:
-        _echo(
+        echo(
             "no longer needed after re-reading the group (changed meanwhile): "
             + ", ".join(result.dropped)
         )
     pushed = [c.name for c in result.applied if c.secret and c.action != "delete"]
-    _echo(
+    echo(
         f"updated {_where(cfg)}: {len(result.applied)} change(s) in one update"
         + (f"; secrets pushed: {', '.join(pushed)}" if pushed else "")
     )
