@@ -194,7 +194,8 @@ class AdoClient:
                 self._clients[factory] = client
             return client
 
-    def _send(self, resource, method, route=None, query=None, body=None):
+    def _request(self, resource, method, route=None, query=None, body=None):
+        """The SDK's response to one request; a web page instead of JSON is an AuthError."""
         _factory, location_id, version = resource
         client = self._client(resource)
         query = {k: v for k, v in (query or {}).items() if v is not None}
@@ -214,9 +215,11 @@ class AdoClient:
                 hint=f"create a PAT with the scopes {PAT_SCOPES}",
                 status=response.status_code,
             )
-        if not response.content:
-            return None
-        return response.json()
+        return response
+
+    def _send(self, resource, method, route=None, query=None, body=None):
+        response = self._request(resource, method, route, query, body)
+        return response.json() if response.content else None
 
     def _classify(self, exc: Exception, describe: str) -> Failure:
         """A transient failure to retry, or raise the translated BootstrapError."""
@@ -306,6 +309,21 @@ class AdoClient:
 
     def read(self, describe: str, resource, route=None, query=None) -> Any:
         return self._call(READ, describe, lambda: self._send(resource, "GET", route, query))
+
+    def read_all(self, describe: str, resource, route=None, query=None) -> list[dict]:
+        """Every item of a paged collection, following ``x-ms-continuationtoken`` to the end
+        (each page retried on its own)."""
+        items: list[dict] = []
+        token = None
+        while True:
+            page_query = {**(query or {}), "continuationToken": token}
+            response = self._call(
+                READ, describe, lambda q=page_query: self._request(resource, "GET", route, q)
+            )
+            items.extend((response.json() if response.content else {}).get("value", []))
+            token = response.headers.get("x-ms-continuationtoken")
+            if not token:
+                return items
 
     def read_or_none(self, describe: str, resource, route=None, query=None) -> Any:
         """Like :meth:`read`, but a 404 is None (the thing does not exist). An unknown
@@ -512,13 +530,12 @@ class AdoClient:
 
     def list_definitions(self, project: str, *, path: str | None = None) -> list[dict]:
         """Full definitions (``includeAllProperties``) in ``path`` (all folders when None)."""
-        found = self.read(
+        return self.read_all(
             f"list pipelines in {path or 'the project'}",
             _DEFINITIONS,
             {"project": project},
             {"path": path, "includeAllProperties": "true"},
         )
-        return found.get("value", [])
 
     def get_definition(self, project: str, definition_id: int) -> dict | None:
         return self.read_or_none(

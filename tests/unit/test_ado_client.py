@@ -316,3 +316,28 @@ def test_ado_duplicate_on_update_fails_at_once_as_conflict(rsps):
     with pytest.raises(Conflict, match="already exists"):
         client(org).update_service_endpoint("se-1", {"name": "x"})
     assert len(calls(rsps, "PUT", "endpoints")) == 1
+
+
+def test_ado_list_definitions_follows_continuation_tokens_and_retries_each_page(rsps):
+    org = fake_org(rsps)
+    url = f"{org}/{PROJECT}/_apis/build/definitions"
+    first = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    rsps.add(
+        "GET",
+        url,
+        json={"count": 2, "value": first},
+        headers={"x-ms-continuationtoken": "page-2"},
+        match=[responses.matchers.query_param_matcher({"includeAllProperties": "true"})],
+    )
+    page_two = [
+        responses.matchers.query_param_matcher(
+            {"includeAllProperties": "true", "continuationToken": "page-2"}
+        )
+    ]
+    rsps.add("GET", url, status=503, json={}, match=page_two)
+    rsps.add("GET", url, json={"count": 1, "value": [{"id": 3, "name": "c"}]}, match=page_two)
+    sleeps = []
+    found = client(org, sleeps).list_definitions(PROJECT)
+    assert [d["id"] for d in found] == [1, 2, 3]
+    assert len(calls(rsps, "GET", "/_apis/build/definitions")) == 3
+    assert len(sleeps) == 1
