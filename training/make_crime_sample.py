@@ -24,6 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from modelkit import positive_int
+
 COLUMNS = [
     "Crime ID",
     "Month",
@@ -322,16 +326,6 @@ def write(frame: pd.DataFrame, out: Path) -> int:
             handle.write(text)
         count += 1
     return count
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def main(argv=None) -> int:
