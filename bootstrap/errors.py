@@ -36,7 +36,7 @@ class BootstrapError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} ({self.hint})"
+        return self.message if not self.hint else f"{self.message}; {self.hint}"
 
 
 class UsageError(BootstrapError):
