@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
-from pathlib import Path
 
 import click
 
@@ -114,30 +113,26 @@ def emulator(
 
     projects = projects or ("batcomputer",)
     pats = pats or ("demo-pat",)
-    if state_file and Path(state_file).exists():
-        try:
-            import json
-
-            json.loads(Path(state_file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UsageError(
-                f"--state {state_file}: not a readable JSON state file ({exc})",
-                hint="delete it or pass another path",
-            ) from exc
-    emu = Emulator(
-        org=org,
-        projects=projects,
-        pats=pats,
-        repo_dir=repo_dir or _default_repo_dir(),
-        state_file=state_file,
-        latency_ms=latency_ms,
-        fault_rate=fault_rate,
-        faults=faults,
-        fault_seed=fault_seed,
-        request_log_file=request_log,
-        host=host,
-        port=port,
-    )
+    try:
+        emu = Emulator(
+            org=org,
+            projects=projects,
+            pats=pats,
+            repo_dir=repo_dir or _default_repo_dir(),
+            state_file=state_file,
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            faults=faults,
+            fault_seed=fault_seed,
+            request_log_file=request_log,
+            host=host,
+            port=port,
+        )
+    except (OSError, ValueError) as exc:  # the --state file (json errors are ValueErrors)
+        raise UsageError(
+            f"--state {state_file}: not a readable JSON state file ({exc})",
+            hint="delete it or pass another path",
+        ) from exc
     stop = threading.Event()
 
     def _stop(_signum, _frame) -> None:
